@@ -13,7 +13,7 @@ static const struct {
     const char *type;
     STORE_OPEN_FN open;
 } store_types[] = {
-    {"spool", NULL},
+    {"spool", spool_store_open},
 };
 
 static STRBUF *open_error;
