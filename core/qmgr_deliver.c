@@ -1,0 +1,149 @@
+/*
+ * qmgr_deliver - agent connections and delivery requests.
+ *
+ *	qmgr_deliver_drain(q)	while the scheduler finds a transport that
+ *		needs another agent connection, open one.  When the agent has
+ *		announced itself, the entry to send is chosen at that moment
+ *		(late binding) and the request built from the message's
+ *		envelope; when the agent replies (or fails) the scheduler
+ *		learns the outcome: feedback, throttling, deferral of the
+ *		transport's waiting mail, and completion of the entry.
+ */
+#include <string.h>
+
+#include "deliver_clnt.h"
+#include "msg.h"
+#include "qmgr.h"
+#include "xalloc.h"
+
+typedef struct DELIVERY {
+    QMGR *qmgr;
+    SCHED_TRANSPORT *transport;
+    SCHED_ENTRY *entry;
+    DELIVER_REQUEST req;
+    DELIVER_RCPT *rcpts;
+} DELIVERY;
+
+static int
+request_flags(const QMGR_MESSAGE *m, const SCHED_ENTRY *entry)
+{
+    int flags =
+        m->qf->tflags & (DEL_REQ_FLAG_MTA_VRFY | DEL_REQ_FLAG_USR_VRFY |
+                         DEL_REQ_FLAG_RECORD | DEL_REQ_FLAG_REC_DLY_SENT);
+
+    flags |= sched_entry_flags(entry);
+    flags |= m->qf->inspect_xport ? DEL_REQ_FLAG_BOUNCE : DEL_REQ_FLAG_DEFAULT;
+    return flags;
+}
+
+static void
+build_request(DELIVERY *d)
+{
+    SCHED_ENTRY *entry = d->entry;
+    QMGR_MESSAGE *m = entry->message->context;
+    QFILE_MSG *qf = m->qf;
+    DELIVER_REQUEST *r = &d->req;
+
+    memset(r, 0, sizeof(*r));
+    r->flags = request_flags(m, entry);
+    r->queue_name = "active";
+    r->queue_id = m->claim->id;
+    r->data_offset = qf->data_offset;
+    r->data_size = qf->cont_length;
+    r->nexthop = entry->queue->nexthop;
+    r->encoding = qf->encoding;
+    r->smtputf8 = qf->smtputf8;
+    r->sender = qf->sender;
+    r->dsn_envid = qf->dsn_envid;
+    r->dsn_ret = qf->dsn_ret;
+    r->arrival_sec = qf->arrival_sec;
+    r->arrival_usec = qf->arrival_usec;
+    r->active_sec = m->active_time.tv_sec;
+    r->active_usec = m->active_time.tv_usec;
+    r->client_name = qf->client_name;
+    r->client_addr = qf->client_addr;
+    r->client_port = qf->client_port;
+    r->client_proto = qf->client_proto;
+    r->client_helo = qf->client_helo;
+    r->sasl_method = qf->sasl_method;
+    r->sasl_username = qf->sasl_username;
+    r->sasl_sender = qf->sasl_sender;
+    r->log_ident = qf->log_ident;
+    r->rewrite_context = qf->rewrite_context;
+    d->rcpts = xcalloc((size_t) entry->rcpt_count, sizeof(*d->rcpts));
+    for (int i = 0; i < entry->rcpt_count; i++) {
+        d->rcpts[i].offset = entry->rcpts[i].offset;
+        d->rcpts[i].dsn_orcpt = entry->rcpts[i].dsn_orcpt;
+        d->rcpts[i].dsn_notify = entry->rcpts[i].dsn_notify;
+        d->rcpts[i].orig_addr = entry->rcpts[i].orig_addr;
+        d->rcpts[i].address = entry->rcpts[i].address;
+    }
+    r->rcpt = d->rcpts;
+    r->rcpt_count = entry->rcpt_count;
+}
+
+static const DELIVER_REQUEST *
+agent_ready(DELIVER_CONN *conn, void *context)
+{
+    DELIVERY *d = context;
+    QMGR *q = d->qmgr;
+
+    q->now = time(NULL);
+    sched_transport_connected(q->sched, d->transport);
+    if ((d->entry = sched_choose_entry(q->sched, d->transport, q->now)) == NULL)
+        return NULL;
+    build_request(d);
+    return &d->req;
+}
+
+static void
+agent_done(const DELIVER_RESULT *result, void *context)
+{
+    DELIVERY *d = context;
+    QMGR *q = d->qmgr;
+    SCHED_REPLY reply;
+
+    q->now = time(NULL);
+    switch (result->outcome) {
+        case DELIVER_OK:
+        case DELIVER_DEFER:
+        case DELIVER_CRASH:
+            reply.status = result->outcome == DELIVER_OK ? 0 : 1;
+            reply.crashed = result->outcome == DELIVER_CRASH;
+            reply.hop_status = result->hop_status;
+            reply.hop_reason = result->hop_reason;
+            sched_delivery_done(q->sched, d->entry, &reply, q->now);
+            break;
+        case DELIVER_UNAVAILABLE:
+            sched_transport_connect_failed(q->sched, d->transport, q->now);
+            break;
+        case DELIVER_WRITE_FAILED:
+            sched_entry_unselect(q->sched, d->entry);
+            sched_transport_broken(q->sched, d->transport, NULL, NULL, q->now);
+            break;
+        case DELIVER_DECLINED:
+            break;
+    }
+    xfree(d->rcpts);
+    xfree(d);
+}
+
+void
+qmgr_deliver_drain(QMGR *q)
+{
+    DELIVER_CLNT_OPTS opts;
+    SCHED_TRANSPORT *transport;
+
+    memset(&opts, 0, sizeof(opts));
+    opts.service_dir = "private";
+    opts.write_ms = q->set.ipc_timeout * 1000;
+    opts.announce_ms = opts.reply_ms = q->set.agent_timeout * 1000;
+    while ((transport = sched_select_transport(q->sched)) != NULL) {
+        DELIVERY *d = xcalloc(1, sizeof(*d));
+
+        d->qmgr = q;
+        d->transport = transport;
+        (void) deliver_clnt_open(q->base, transport->name, &opts, agent_ready,
+                                 agent_done, d);
+    }
+}
