@@ -44,9 +44,11 @@
  *		spec is "type" or "type:name".  env carries what every backend
  *		needs from main.cf (queue directory, hashing, node name, lease
  *		time, timeouts).  Returns NULL with *status and a message in
- *		store_open_error() when the type is unknown or the backend
- *		cannot start.  The store does NOT chdir; all paths are
- *		relative to env->queue_dir.
+ *		store_open_error() when the type is unknown or the name is
+ *		not one the backend accepts (STORE_INVALID), or when the
+ *		backend cannot start: queue directory missing, database
+ *		unreachable (STORE_UNAVAIL).  The store does NOT chdir; all
+ *		paths are relative to env->queue_dir.
  *	void store_close(STORE *)
  *	const char *store_type(STORE *)	"spool", "lmdb", ...
  *	int store_caps(STORE *)		STORE_CAP_* bits below.
@@ -59,7 +61,8 @@
  *		active/ to incoming/ at start-up); a backend's own half-done
  *		steps are repaired (an index entry without a file, a
  *		temporary file never renamed, a lease held by this node from a
- *		previous life).
+ *		previous life, status logs left without their message by a
+ *		delete, removal or import that was cut short).
  *
  * INGEST
  *	store_ingest(store, max, &count)
@@ -72,8 +75,10 @@
  *
  * SCAN
  *	STORE_SCAN *store_scan_open(store, queue, flags)
- *		Start a walk over STORE_Q_INCOMING or STORE_Q_DEFERRED.  flags:
- *		STORE_SCAN_ALL ignores next-attempt times (the A trigger).
+ *		Start a walk over STORE_Q_INCOMING or STORE_Q_DEFERRED (NULL,
+ *		with store_error(), for another queue or when the store is
+ *		unavailable).  flags: STORE_SCAN_ALL ignores next-attempt
+ *		times (the A trigger).
  *		A walk sees a consistent-enough snapshot: messages added
  *		during the walk may or may not be returned, as with readdir.
  *	store_scan_next(scan, cand, max, &count)
@@ -135,14 +140,20 @@
  *		deferral reasons when known).  The callback returns non-zero
  *		to stop.
  *	store_hold(store, id), store_release(store, id)
- *		Like "postsuper -h" (incoming, active or deferred -> hold) and
- *		"postsuper -H" (hold -> deferred, next attempt unchanged).
+ *		Like "postsuper -h" (incoming, active or deferred -> hold;
+ *		never maildrop) and "postsuper -H" (hold -> deferred, next
+ *		attempt unchanged).
  *	store_delete(store, id)
  *		Like "postsuper -d": the message and its logs are removed.
  *	store_requeue(store, id)
  *		Like "postsuper -r": the message goes back through cleanup(8)
- *		(spool, lmdb: to maildrop/; shared stores: to local maildrop
- *		of the node that runs the command).
+ *		(spool, lmdb: to maildrop/ with time stamps "now", logs kept;
+ *		shared stores: to local maildrop of the node that runs the
+ *		command).
+ *		These four act only on complete messages (a file cleanup is
+ *		still writing is not one); STORE_GONE when there is no such
+ *		message in a queue the call applies to, STORE_INVALID for a
+ *		malformed id.
  *	store_counts(store, &counts)
  *		Messages per queue; recipients per destination domain (for
  *		qshape-style reports).
@@ -154,10 +165,15 @@
  *		attempt, the mode request bits), and its defer/bounce/trace
  *		logs.  A message that is active is not exported (STORE_RETRY).
  *	store_import(store, msg, new_id, new_id_len)
- *		Add a message in the same state.  If its queue id is already
- *		used by another message, the message gets a fresh long-form
- *		queue id (written to new_id) and the import succeeds; a
- *		re-import of the identical message is STORE_EXISTS.
+ *		Add a message in the same state (queue incoming, deferred,
+ *		hold or corrupt; STORE_INVALID otherwise).  The id it gets is
+ *		written to new_id.  If its queue id is already used by another
+ *		message, the message gets a fresh long-form queue id and the
+ *		import succeeds; a re-import of the identical message under
+ *		its id is STORE_EXISTS.  A backend may also rename to keep its
+ *		own id rules (spool: a short id must name the file's inode, so
+ *		it becomes its first five characters plus the new inode, as
+ *		postsuper would rename it); a long id is kept when free.
  *	store_export_free(msg)
  *
  * ACCOUNTING

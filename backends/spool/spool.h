@@ -12,7 +12,14 @@
  *	spool_rename(sp, from, to, id)	move a message (or log) between
  *					directories, creating missing hash
  *					subdirectories; -1 + errno on failure
- *	spool_locate(sp, id, mask)	which queue of mask holds id, or 0
+ *	spool_make_dir(env, path)	mkdir 0700 (EEXIST is fine), owned by
+ *					env->owner_uid/gid when those are set
+ *	spool_make_parents(sp, path)	spool_make_dir() for every directory
+ *					on the way to path
+ *	spool_locate(sp, id, mask, ready)  which queue of mask holds a regular
+ *					file named id, or 0; with ready set,
+ *					only a ready file (mode 0700; any mode
+ *					in corrupt/) counts
  *	spool_walk_open/next/close	readdir-order walk of one directory,
  *					depth first into one-character
  *					subdirectories; returns every other
@@ -49,7 +56,9 @@ void spool_path(SPOOL_STORE *sp, const char *queue, const char *id,
                 STRBUF *buf);
 int spool_rename(SPOOL_STORE *sp, const char *from, const char *to,
                  const char *id);
-int spool_locate(SPOOL_STORE *sp, const char *id, int mask);
+int spool_make_dir(const STORE_ENV *env, const char *path);
+int spool_make_parents(SPOOL_STORE *sp, const char *path);
+int spool_locate(SPOOL_STORE *sp, const char *id, int mask, int ready_only);
 int spool_is_hashed(SPOOL_STORE *sp, const char *queue);
 
 SPOOL_WALK *spool_walk_open(SPOOL_STORE *sp, const char *queue);
@@ -72,5 +81,6 @@ STORE_STATUS spool_import(STORE *store, const STORE_EXPORT *msg, char *new_id,
 int spool_file_ready(const struct stat *st);
 int spool_mode_flags(const struct stat *st);
 int spool_set_times(const char *path, time_t when);
+int spool_remove_logs(SPOOL_STORE *sp, const char *id, const char *step);
 
 #endif

@@ -1,6 +1,11 @@
 /*
  * spool_admin - hold, release, delete and requeue on the spool, with the
  * same effect as Postfix's postsuper -h, -H, -d and -r (see store.h).
+ *
+ * Like postsuper, these act only on ready files (a file cleanup is still
+ * writing is not a message yet) and never put maildrop mail on hold (it has
+ * not been through cleanup yet).  Requeue keeps the status logs, as
+ * postsuper -r does; delete removes them.
  */
 #include <errno.h>
 #include <time.h>
@@ -9,8 +14,7 @@
 #include "queue_id.h"
 #include "spool.h"
 
-#define HOLDABLE                                                               \
-    (STORE_Q_INCOMING | STORE_Q_ACTIVE | STORE_Q_DEFERRED | STORE_Q_MAILDROP)
+#define HOLDABLE (STORE_Q_INCOMING | STORE_Q_ACTIVE | STORE_Q_DEFERRED)
 #define REQUEUEABLE                                                            \
     (STORE_Q_INCOMING | STORE_Q_ACTIVE | STORE_Q_DEFERRED | STORE_Q_HOLD)
 
@@ -34,7 +38,7 @@ move_message(SPOOL_STORE *sp, const char *id, int from_mask, const char *to,
 
     if ((status = check_id(&sp->store, id)) != STORE_OK)
         return status;
-    if ((from = spool_locate(sp, id, from_mask)) == 0)
+    if ((from = spool_locate(sp, id, from_mask, 1)) == 0)
         return store_set_error(&sp->store, STORE_GONE, "%s: no such message",
                                id);
     store_fault_point(step);
@@ -72,7 +76,7 @@ spool_requeue(STORE *store, const char *id)
 
     if ((status = check_id(store, id)) != STORE_OK)
         return status;
-    if ((from = spool_locate(sp, id, REQUEUEABLE)) == 0)
+    if ((from = spool_locate(sp, id, REQUEUEABLE, 1)) == 0)
         return store_set_error(store, STORE_GONE, "%s: no such message", id);
     spool_path(sp, store_queue_name(from), id, sp->path_a);
     store_fault_point("spool:requeue:utime");
@@ -84,7 +88,24 @@ spool_requeue(STORE *store, const char *id)
                         "spool:requeue:rename");
 }
 
-/* The message file goes first, so that a crash leaves at worst a log. */
+/* Remove the defer/bounce/trace logs of id; -1 + errno on failure. */
+int
+spool_remove_logs(SPOOL_STORE *sp, const char *id, const char *step)
+{
+    for (int i = 0; log_queues[i]; i++) {
+        spool_path(sp, log_queues[i], id, sp->path_a);
+        store_fault_point(step);
+        if (unlink(strbuf_str(sp->path_a)) < 0 && errno != ENOENT)
+            return -1;
+    }
+    return 0;
+}
+
+/*
+ * The message file goes first, so that a crash never leaves a message
+ * without its logs; it may leave logs without a message, which recovery
+ * removes (spool_store.c).
+ */
 STORE_STATUS
 spool_delete(STORE *store, const char *id)
 {
@@ -94,7 +115,7 @@ spool_delete(STORE *store, const char *id)
 
     if ((status = check_id(store, id)) != STORE_OK)
         return status;
-    if ((from = spool_locate(sp, id, STORE_Q_ALL)) == 0)
+    if ((from = spool_locate(sp, id, STORE_Q_ALL, 1)) == 0)
         return store_set_error(store, STORE_GONE, "%s: no such message", id);
     spool_path(sp, store_queue_name(from), id, sp->path_a);
     store_fault_point("spool:delete:unlink");
@@ -102,12 +123,8 @@ spool_delete(STORE *store, const char *id)
         return store_set_error(store,
                                errno == ENOENT ? STORE_GONE : STORE_UNAVAIL,
                                "remove %s: %m", strbuf_str(sp->path_a));
-    for (int i = 0; log_queues[i]; i++) {
-        spool_path(sp, log_queues[i], id, sp->path_a);
-        store_fault_point("spool:delete:unlink-log");
-        if (unlink(strbuf_str(sp->path_a)) < 0 && errno != ENOENT)
-            return store_set_error(store, STORE_UNAVAIL, "remove %s: %m",
-                                   strbuf_str(sp->path_a));
-    }
+    if (spool_remove_logs(sp, id, "spool:delete:unlink-log") < 0)
+        return store_set_error(store, STORE_UNAVAIL, "remove %s: %m",
+                               strbuf_str(sp->path_a));
     return STORE_OK;
 }

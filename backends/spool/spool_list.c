@@ -45,13 +45,43 @@ read_envelope(const char *path, const char *id)
     return msg;
 }
 
+/*
+ * Does a log address (quoted external form: "<>" for the null address, a
+ * local part with specials in double quotes, backslash escapes) name the
+ * same address as a queue file's recipient (internal form)?
+ */
+static int
+same_address(const char *logged, const char *address)
+{
+    const char *cp = logged;
+    int quoted = 0;
+
+    if (strcmp(logged, "<>") == 0)
+        return *address == 0;
+    for (; *cp; cp++) {
+        if (*cp == '"') {
+            quoted = !quoted;
+            continue;
+        }
+        if (*cp == '\\' && quoted && cp[1])
+            cp++;
+        if (*cp != *address++)
+            return 0;
+    }
+    return *address == 0;
+}
+
+/* The reason of the latest entry for the address (bounce appends). */
 static const char *
 reason_for(const STATUS_LOG *log, const char *address)
 {
+    const char *reason = NULL;
+
     for (size_t i = 0; log && i < log->count; i++)
-        if (strcmp(log->entries[i].recipient, address) == 0)
-            return log->entries[i].reason;
-    return NULL;
+        if (log->entries[i].recipient &&
+            same_address(log->entries[i].recipient, address))
+            reason = log->entries[i].reason;
+    return reason;
 }
 
 static int
@@ -165,24 +195,33 @@ lower_domain(const char *address, char *buf, size_t len)
         buf[i] = (char) tolower((unsigned char) buf[i]);
 }
 
+/* A message counts once per domain, however its recipients are ordered. */
 static int
 count_one(const STORE_MSG_INFO *info, void *context)
 {
     COUNT_STATE *cs = context;
     char domain[256];
-    STORE_DEST_COUNT *last = NULL;
+    size_t *seen = xcalloc(info->rcpt_count + 1, sizeof(*seen));
+    size_t nseen = 0;
 
     cs->counts->messages[store_queue_index(info->queue)]++;
     for (size_t i = 0; i < info->rcpt_count; i++) {
         STORE_DEST_COUNT *dc;
+        size_t index;
+        size_t j;
 
         lower_domain(info->rcpts[i].address, domain, sizeof(domain));
         dc = find_domain(cs, domain);
         dc->recipients++;
-        if (dc != last)
+        index = (size_t) (dc - cs->counts->dests);
+        for (j = 0; j < nseen && seen[j] != index; j++)
+            continue;
+        if (j == nseen) {
+            seen[nseen++] = index;
             dc->messages++;
-        last = dc;
+        }
     }
+    xfree(seen);
     return 0;
 }
 

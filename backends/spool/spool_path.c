@@ -5,7 +5,9 @@
  * is named in $hash_queue_names (N = $hash_queue_depth, the characters from
  * queue_id_hash()), else at <queue_dir>/q/id.  Moves are rename(2); when the
  * target's hash subdirectory is missing it is made (mode 0700) and the rename
- * is tried once more, as Postfix does.
+ * is tried once more, as Postfix does.  Directories this backend makes are
+ * given to $mail_owner (env owner_uid/owner_gid) so that Postfix's daemons,
+ * which run as that user, can still read them when the store runs as root.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -50,9 +52,19 @@ spool_path(SPOOL_STORE *sp, const char *queue, const char *id, STRBUF *buf)
     strbuf_addstr(buf, id);
 }
 
-/* Make every missing directory on the way to the file named by path. */
-static int
-make_parents(const char *path)
+int
+spool_make_dir(const STORE_ENV *env, const char *path)
+{
+    if (mkdir(path, 0700) < 0)
+        return errno == EEXIST ? 0 : -1;
+    if (env->owner_uid >= 0 &&
+        chown(path, (uid_t) env->owner_uid, (gid_t) env->owner_gid) < 0)
+        return -1;
+    return 0;
+}
+
+int
+spool_make_parents(SPOOL_STORE *sp, const char *path)
 {
     char copy[4096];
     char *slash;
@@ -64,7 +76,7 @@ make_parents(const char *path)
     strcpy(copy, path);
     for (slash = strchr(copy + 1, '/'); slash; slash = strchr(slash + 1, '/')) {
         *slash = 0;
-        if (mkdir(copy, 0700) < 0 && errno != EEXIST)
+        if (spool_make_dir(&sp->store.env, copy) < 0)
             return -1;
         *slash = '/';
     }
@@ -82,13 +94,19 @@ spool_rename(SPOOL_STORE *sp, const char *from, const char *to, const char *id)
         return -1;
     if (access(strbuf_str(sp->path_a), F_OK) < 0)
         return -1;
-    if (make_parents(strbuf_str(sp->path_b)) < 0)
+    if (spool_make_parents(sp, strbuf_str(sp->path_b)) < 0)
         return -1;
     return rename(strbuf_str(sp->path_a), strbuf_str(sp->path_b));
 }
 
+/*
+ * A file "is" a message for the administrative calls only when it is ready,
+ * as Postfix's mail_open_ok() demands: a file that cleanup is still writing
+ * (mode 0600) must not be moved under it.  Corrupt files count whatever
+ * their mode (a delivery agent may have made them 0400).
+ */
 int
-spool_locate(SPOOL_STORE *sp, const char *id, int mask)
+spool_locate(SPOOL_STORE *sp, const char *id, int mask, int ready_only)
 {
     struct stat st;
 
@@ -96,8 +114,11 @@ spool_locate(SPOOL_STORE *sp, const char *id, int mask)
         if ((mask & bit) == 0)
             continue;
         spool_path(sp, store_queue_name(bit), id, sp->path_a);
-        if (lstat(strbuf_str(sp->path_a), &st) == 0 && S_ISREG(st.st_mode))
-            return bit;
+        if (lstat(strbuf_str(sp->path_a), &st) < 0 || !S_ISREG(st.st_mode))
+            continue;
+        if (ready_only && bit != STORE_Q_CORRUPT && !spool_file_ready(&st))
+            continue;
+        return bit;
     }
     return 0;
 }

@@ -110,6 +110,36 @@ recover_temporaries(SPOOL_STORE *sp)
     spool_walk_close(walk);
 }
 
+/*
+ * Logs whose message is in no queue: a delete or removal cut short after
+ * the message file went, an import cut short before it came, or what
+ * postsuper -r leaves behind once pickup has taken the message.  A file
+ * moving between queues is always in one of them, but the queues are looked
+ * at one after another, so a log is removed only when two looks miss it.
+ */
+static void
+recover_orphan_logs(SPOOL_STORE *sp)
+{
+    static const char *const log_queues[] = {"defer", "bounce", "trace"};
+
+    for (int i = 0; i < 3; i++) {
+        SPOOL_WALK *walk = spool_walk_open(sp, log_queues[i]);
+        const char *name;
+
+        while ((name = spool_walk_next(walk, NULL)) != NULL) {
+            if (!queue_id_ok(name) ||
+                spool_locate(sp, name, STORE_Q_ALL, 0) != 0 ||
+                spool_locate(sp, name, STORE_Q_ALL, 0) != 0)
+                continue;
+            store_fault_point("spool:recover:unlink-log");
+            if (unlink(strbuf_str(walk->entry)) == 0)
+                msg_info("%s: removed %s log without a message", name,
+                         log_queues[i]);
+        }
+        spool_walk_close(walk);
+    }
+}
+
 static STORE_STATUS
 spool_recover(STORE *store)
 {
@@ -117,6 +147,7 @@ spool_recover(STORE *store)
 
     recover_active(sp, time(NULL));
     recover_temporaries(sp);
+    recover_orphan_logs(sp);
     return STORE_OK;
 }
 
@@ -257,20 +288,29 @@ checkin_move(SPOOL_STORE *sp, STORE_CLAIM *claim, const char *to, time_t when,
     return STORE_OK;
 }
 
+/* The file goes first, then its logs (see spool_delete()). */
 static STORE_STATUS
 checkin_remove(SPOOL_STORE *sp, STORE_CLAIM *claim)
 {
-    if (sp->store.env.dont_remove)
-        return checkin_move(sp, claim, "saved", 0, 0);
-    spool_path(sp, "active", claim->id, sp->path_a);
-    store_fault_point("spool:checkin:unlink");
-    if (unlink(strbuf_str(sp->path_a)) < 0) {
-        if (errno == ENOENT)
-            return store_set_error(&sp->store, STORE_GONE,
-                                   "%s: no longer active", claim->id);
+    STORE_STATUS status;
+
+    if (sp->store.env.dont_remove) {
+        if ((status = checkin_move(sp, claim, "saved", 0, 0)) != STORE_OK)
+            return status;
+    } else {
+        spool_path(sp, "active", claim->id, sp->path_a);
+        store_fault_point("spool:checkin:unlink");
+        if (unlink(strbuf_str(sp->path_a)) < 0) {
+            if (errno == ENOENT)
+                return store_set_error(&sp->store, STORE_GONE,
+                                       "%s: no longer active", claim->id);
+            return store_set_error(&sp->store, STORE_UNAVAIL, "remove %s: %m",
+                                   strbuf_str(sp->path_a));
+        }
+    }
+    if (spool_remove_logs(sp, claim->id, "spool:checkin:unlink-log") < 0)
         return store_set_error(&sp->store, STORE_UNAVAIL, "remove %s: %m",
                                strbuf_str(sp->path_a));
-    }
     return STORE_OK;
 }
 
@@ -332,15 +372,15 @@ static const STORE_OPS spool_ops = {
 };
 
 static int
-make_queue_dirs(const char *queue_dir, STRBUF *why)
+make_queue_dirs(const STORE_ENV *env, STRBUF *why)
 {
     STRBUF *path = strbuf_alloc(256);
     int ok = 1;
 
     for (int i = 0; ok && spool_dirs[i]; i++) {
         strbuf_reset(path);
-        strbuf_addf(path, "%s/%s", queue_dir, spool_dirs[i]);
-        if (mkdir(strbuf_str(path), 0700) < 0 && errno != EEXIST) {
+        strbuf_addf(path, "%s/%s", env->queue_dir, spool_dirs[i]);
+        if (spool_make_dir(env, strbuf_str(path)) < 0) {
             strbuf_addf(why, "create %s: %m", strbuf_str(path));
             ok = 0;
         }
@@ -361,16 +401,19 @@ spool_store_open(const char *name, const STORE_ENV *env, STORE_STATUS *status,
         *status = STORE_INVALID;
         return NULL;
     }
-    if (env->queue_dir == NULL || stat(env->queue_dir, &st) < 0 ||
-        !S_ISDIR(st.st_mode)) {
-        strbuf_addf(why, "queue directory %s: %s",
-                    env->queue_dir ? env->queue_dir : "(unset)",
-                    env->queue_dir ? strerror(errno ? errno : ENOTDIR)
-                                   : "not configured");
+    if (env->queue_dir == NULL || *env->queue_dir == 0) {
+        strbuf_addf(why, "queue directory not configured");
+        *status = STORE_INVALID;
+        return NULL;
+    }
+    if (stat(env->queue_dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
+        strbuf_addf(why, "queue directory %s: %s", env->queue_dir,
+                    access(env->queue_dir, F_OK) < 0 ? strerror(errno)
+                                                     : "not a directory");
         *status = STORE_UNAVAIL;
         return NULL;
     }
-    if (make_queue_dirs(env->queue_dir, why) < 0) {
+    if (make_queue_dirs(env, why) < 0) {
         *status = STORE_UNAVAIL;
         return NULL;
     }

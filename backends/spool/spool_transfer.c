@@ -13,9 +13,8 @@
  * written the same way before the message appears.  The final name follows
  * Postfix's rule that a short queue id encodes the file's inode: a short id
  * becomes its first five characters plus the new inode in hex (what postsuper
- * would rename it to); a long id is kept unless another message already uses
- * it, in which case a fresh long id is made from the current time and the
- * new inode.  Re-importing a message whose id exists with identical bytes is
+ * would rename it to); a long id is kept.  When that id is taken by another
+ * file, a fresh long id is made from the current time and the new inode.  Re-importing a message whose id exists with identical bytes is
  * STORE_EXISTS and changes nothing.
  */
 #include <errno.h>
@@ -82,7 +81,7 @@ spool_export(STORE *store, const char *id, STORE_EXPORT **msgp)
     if (!queue_id_ok(id))
         return store_set_error(store, STORE_INVALID, "invalid queue id: %s",
                                id);
-    if ((queue = spool_locate(sp, id, STORE_Q_ALL)) == 0)
+    if ((queue = spool_locate(sp, id, STORE_Q_ALL, 1)) == 0)
         return store_set_error(store, STORE_GONE, "%s: no such message", id);
     if (queue == STORE_Q_ACTIVE)
         return store_set_error(store, STORE_RETRY,
@@ -136,22 +135,6 @@ sync_directory_of(const char *path)
     return ret;
 }
 
-static int
-make_parents(const char *path)
-{
-    char copy[4096];
-
-    snprintf(copy, sizeof(copy), "%s", path);
-    for (char *slash = strchr(copy + 1, '/'); slash;
-         slash = strchr(slash + 1, '/')) {
-        *slash = 0;
-        if (mkdir(copy, 0700) < 0 && errno != EEXIST)
-            return -1;
-        *slash = '/';
-    }
-    return 0;
-}
-
 /* Write data to a fresh temporary file; returns its fd or -1. */
 static int
 write_temporary(SPOOL_STORE *sp, STRBUF *path, const unsigned char *data,
@@ -193,11 +176,12 @@ fail:
 
 /* Rename a finished temporary into place, then sync the directory. */
 static int
-install(const char *temp, const char *final)
+install(SPOOL_STORE *sp, const char *temp, const char *final)
 {
     store_fault_point("spool:import:rename");
     if (rename(temp, final) < 0 &&
-        (errno != ENOENT || make_parents(final) < 0 || rename(temp, final) < 0))
+        (errno != ENOENT || spool_make_parents(sp, final) < 0 ||
+         rename(temp, final) < 0))
         return -1;
     store_fault_point("spool:import:dirsync");
     return sync_directory_of(final);
@@ -217,18 +201,26 @@ same_bytes(const char *path, const unsigned char *data, size_t len)
     return same;
 }
 
+/*
+ * The final id: a short id must name the new inode (first five characters
+ * kept); a long id is kept.  Either way, an id that another file already
+ * uses (a message copied in from elsewhere can have any name) is replaced
+ * by a fresh long id made from the current time and the new inode, which
+ * no other live file can have.
+ */
 static void
 choose_id(SPOOL_STORE *sp, const char *old_id, ino_t inode, char *id,
           size_t len)
 {
     struct timeval now;
 
-    if (!queue_id_is_long(old_id) && strlen(old_id) > 5) {
+    if (queue_id_is_long(old_id))
+        snprintf(id, len, "%s", old_id);
+    else if (strlen(old_id) > 5)
         snprintf(id, len, "%.5s%lX", old_id, (unsigned long) inode);
-        return;
-    }
-    snprintf(id, len, "%s", old_id);
-    if (queue_id_is_long(old_id) && spool_locate(sp, id, STORE_Q_ALL) == 0)
+    else
+        id[0] = 0; /* not a Postfix-made id: make one */
+    if (id[0] && spool_locate(sp, id, STORE_Q_ALL, 0) == 0)
         return;
     gettimeofday(&now, NULL);
     queue_id_long(id, len, (long) now.tv_sec, (long) now.tv_usec,
@@ -249,7 +241,7 @@ import_logs(SPOOL_STORE *sp, const STORE_EXPORT *msg, const char *id,
             return -1;
         close(fd);
         spool_path(sp, log_queues[i], id, sp->path_b);
-        if (install(strbuf_str(temp), strbuf_str(sp->path_b)) < 0) {
+        if (install(sp, strbuf_str(temp), strbuf_str(sp->path_b)) < 0) {
             unlink(strbuf_str(temp));
             return -1;
         }
@@ -282,7 +274,7 @@ install_message(SPOOL_STORE *sp, const STORE_EXPORT *msg, const char *id,
                                  "%s: write logs: %m", id);
     } else {
         spool_path(sp, store_queue_name(msg->queue), id, sp->path_a);
-        if (install(file_temp, strbuf_str(sp->path_a)) < 0)
+        if (install(sp, file_temp, strbuf_str(sp->path_a)) < 0)
             status = store_set_error(&sp->store, STORE_UNAVAIL,
                                      "install %s: %m", strbuf_str(sp->path_a));
     }
@@ -308,7 +300,7 @@ spool_import(STORE *store, const STORE_EXPORT *msg, char *new_id,
         return store_set_error(store, STORE_INVALID,
                                "cannot import %s into queue %s", msg->id,
                                store_queue_name(msg->queue));
-    if ((existing = spool_locate(sp, msg->id, STORE_Q_ALL)) != 0) {
+    if ((existing = spool_locate(sp, msg->id, STORE_Q_ALL, 0)) != 0) {
         spool_path(sp, store_queue_name(existing), msg->id, sp->path_a);
         if (same_bytes(strbuf_str(sp->path_a), msg->file, msg->file_len))
             return store_set_error(store, STORE_EXISTS,
