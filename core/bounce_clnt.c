@@ -30,14 +30,15 @@ static const ATTR_LIMITS reply_limits = {REPLY_STRING_MAX, REPLY_LIST_MAX,
                                          ATTR_HASH_MAX};
 
 static BOUNCE_CLNT_CONF conf = {
-    "bounce",
-    "defer",
-    "trace",
-    "verify",
-    "flush",
-    BOUNCE_CLNT_IPC_TIMEOUT_MS,
-    BOUNCE_CLNT_ASYNC_TIMEOUT_MS,
-    1,
+    .bounce_service = "bounce",
+    .defer_service = "defer",
+    .trace_service = "trace",
+    .verify_service = "verify",
+    .flush_service = "flush",
+    .ipc_timeout_ms = BOUNCE_CLNT_IPC_TIMEOUT_MS,
+    .async_timeout_ms = BOUNCE_CLNT_ASYNC_TIMEOUT_MS,
+    .verify_neg_cache = 1,
+    .fast_flush_domains = NULL,
 };
 
 void
@@ -51,10 +52,11 @@ bounce_clnt_conf_default(BOUNCE_CLNT_CONF *c)
     c->ipc_timeout_ms = BOUNCE_CLNT_IPC_TIMEOUT_MS;
     c->async_timeout_ms = BOUNCE_CLNT_ASYNC_TIMEOUT_MS;
     c->verify_neg_cache = 1;
+    c->fast_flush_domains = NULL;
 }
 
 /* Owned copies of the configured service names. */
-static char *owned_names[5];
+static char *owned_names[6];
 
 static const char *
 set_name(int slot, const char *value, const char *dflt)
@@ -78,6 +80,8 @@ bounce_clnt_config(const BOUNCE_CLNT_CONF *c)
                                 ? c->async_timeout_ms
                                 : BOUNCE_CLNT_ASYNC_TIMEOUT_MS;
     conf.verify_neg_cache = c->verify_neg_cache;
+    conf.fast_flush_domains =
+        c->fast_flush_domains ? set_name(5, c->fast_flush_domains, "") : NULL;
 }
 
 static const char *
@@ -591,6 +595,11 @@ bounce_clnt_flush_add(const char *site, const char *id)
     ATTR_LIST *list = attr_list_create();
     int status = FLUSH_STAT_FAIL;
 
+    if (conf.fast_flush_domains != NULL && *conf.fast_flush_domains == 0) {
+        attr_list_free(list);
+        strbuf_free(request);
+        return FLUSH_STAT_DENY; /* no site is eligible */
+    }
     attr_list_add_str(list, "request", "add");
     attr_list_add_str(list, "site", site);
     attr_list_add_str(list, "queue_id", id);

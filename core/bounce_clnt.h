@@ -62,7 +62,11 @@
  *		= dsn->action) only for USR_VRFY; 0 or -1.
  *	bounce_clnt_flush_add(site, id)	request=add to public/flush:
  *		FLUSH_STAT_OK, _DENY (site not eligible), _BAD, or _FAIL
- *		(also for any client-side failure).  Best effort.
+ *		(also for any client-side failure).  Best effort.  Postfix's
+ *		client matches the site against $fast_flush_domains first;
+ *		this one only knows whether that list is empty (conf
+ *		fast_flush_domains = "": DENY without asking) and otherwise
+ *		lets flush(8), which applies the same list, decide.
  *	Each synchronous exchange connects, checks the announcement, writes,
  *	reads one reply and closes, with opts ipc_timeout_ms
  *	($qmgr_ipc_timeout, 60 s) for each step, giving up on the first
@@ -109,14 +113,15 @@ struct event_base;
 #define DEL_RCPT_STAT_BOUNCE 2
 
 typedef struct BOUNCE_CLNT_CONF {
-    const char *bounce_service; /* $bounce_service_name: "bounce" */
-    const char *defer_service;  /* $defer_service_name: "defer" */
-    const char *trace_service;  /* $trace_service_name: "trace" */
-    const char *verify_service; /* $address_verify_service_name */
-    const char *flush_service;  /* $flush_service_name: "flush" */
-    int ipc_timeout_ms;         /* synchronous steps: $qmgr_ipc_timeout */
-    int async_timeout_ms;       /* asynchronous steps: 1000 s */
-    int verify_neg_cache;       /* $address_verify_negative_cache */
+    const char *bounce_service;     /* $bounce_service_name: "bounce" */
+    const char *defer_service;      /* $defer_service_name: "defer" */
+    const char *trace_service;      /* $trace_service_name: "trace" */
+    const char *verify_service;     /* $address_verify_service_name */
+    const char *flush_service;      /* $flush_service_name: "flush" */
+    int ipc_timeout_ms;             /* synchronous steps: $qmgr_ipc_timeout */
+    int async_timeout_ms;           /* asynchronous steps: 1000 s */
+    int verify_neg_cache;           /* $address_verify_negative_cache */
+    const char *fast_flush_domains; /* NULL: let flush(8) decide */
 } BOUNCE_CLNT_CONF;
 
 #define BOUNCE_CLNT_IPC_TIMEOUT_MS   (60 * 1000)

@@ -552,8 +552,12 @@ deliver_clnt_open(struct event_base *base, const char *transport,
                   const DELIVER_CLNT_OPTS *opts, DELIVER_READY_FN ready,
                   DELIVER_DONE_FN done, void *context)
 {
+    static const DELIVER_CLNT_OPTS defaults;
     DELIVER_CONN *conn = xcalloc(1, sizeof(*conn));
     int i, fd;
+
+    if (opts == NULL)
+        opts = &defaults;
 
     live_connections++;
     conn->base = base;

@@ -55,15 +55,19 @@
  *				socket: malformed response"), or no announcement
  *				within opts->announce_ms ("timeout connecting to
  *				transport: T").  ready was not called.
- *hop_status "4.3.0", hop_reason "mail transport unavailable": throttle the
- *transport. DELIVER_WRITE_FAILED	ready returned a request that could not
- *be written (error or opts->write_ms time-out: "write to process (T):
- *<error>").  Put the entry back and throttle the transport (same hop fields).
+ *				hop_status "4.3.0", hop_reason "mail transport
+ *				unavailable": throttle the transport.
+ *	DELIVER_WRITE_FAILED	ready returned a request that could not be
+ *				written (error, or opts->write_ms time-out:
+ *				"write to process (T): <error>").  Put the
+ *				entry back and throttle the transport (same hop
+ *				fields).
  *	DELIVER_DECLINED	ready returned NULL.
  * result->why says what went wrong in words (the warning that was logged),
  * "" for OK, DEFER and DECLINED.
  *
- * TIME-OUTS (milliseconds; 0 means the default):
+ * TIME-OUTS (milliseconds; 0 means the default; opts NULL: all defaults,
+ * service_dir "private"):
  *	announce_ms	wait for the announcement; Postfix: $daemon_timeout
  *			(18000 s) and then a fatal exit
  *	write_ms	write the request; $qmgr_ipc_timeout (60 s)

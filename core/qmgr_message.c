@@ -52,7 +52,8 @@ log_read_event(void *context, int event, const char *text)
         return;
     }
     quoted = strbuf_alloc(100);
-    addr_quote(quoted, text);
+    if (*text)
+        addr_quote(quoted, text);
     msg_info("%s: from=<%s>, size=%ld, nrcpt=%d (queue active)", m->claim->id,
              strbuf_str(quoted), m->qf->cont_length, m->qf->nrcpt);
     strbuf_free(quoted);

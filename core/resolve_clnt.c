@@ -95,8 +95,13 @@ RESOLVE_CLNT *
 resolve_clnt_create(const RESOLVE_CLNT_OPTS *opts)
 {
     RESOLVE_CLNT *rc = xcalloc(1, sizeof(*rc));
+    RESOLVE_CLNT_OPTS defaults;
     const char *slash;
 
+    if (opts == NULL) {
+        resolve_clnt_opts_default(&defaults);
+        opts = &defaults;
+    }
     rc->opts = *opts;
     if (rc->opts.max_tries < 1)
         rc->opts.max_tries = 1;
@@ -104,9 +109,11 @@ resolve_clnt_create(const RESOLVE_CLNT_OPTS *opts)
         rc->opts.retry_delay_ms = 0;
     if (rc->opts.timeout_ms <= 0)
         rc->opts.timeout_ms = RESOLVE_CLNT_TIMEOUT_MS;
-    rc->opts.service_path = xstrdup(opts->service_path);
-    slash = strrchr(opts->service_path, '/');
-    rc->service = xstrdup(slash ? slash + 1 : opts->service_path);
+    if (rc->opts.service_path == NULL)
+        rc->opts.service_path = "private/rewrite";
+    rc->opts.service_path = xstrdup(rc->opts.service_path);
+    slash = strrchr(rc->opts.service_path, '/');
+    rc->service = xstrdup(slash ? slash + 1 : rc->opts.service_path);
     rc->cache_class = strbuf_alloc(10);
     rc->cache_sender = strbuf_alloc(100);
     rc->cache_addr = strbuf_alloc(100);

@@ -9,7 +9,9 @@
  * $rewrite_service_name = rewrite) is kept open between requests.  Each new
  * connection must announce exactly protocol=trivial_rewrite_protocol.
  *
- *	resolve_clnt_create(opts)	a client; no connection yet
+ *	resolve_clnt_opts_default(opts)	the defaults below
+ *	resolve_clnt_create(opts)	a client (opts copied; NULL: defaults);
+ *				no connection yet
  *	resolve_clnt_free(rc)		close and release (NULL accepted)
  *	resolve_clnt_resolve(rc, class, sender, addr, now, reply)
  *		request=<class> ("resolve" or "verify"), sender=<sender> (""
@@ -61,7 +63,8 @@
  * This client makes at most opts.max_tries tries (default 3) with
  * opts.retry_delay_ms (default 1000) between them, logging each failure as
  * "warning: problem talking to service rewrite: <why>" (or "null transport
- * result for: <addr>"), and then returns -1.  The caller routes the
+ * result for: <addr>"), then "giving up after N tries", and returns -1.
+ * The caller routes the
  * recipient to the retry transport with "4.3.0 address resolver failure",
  * exactly as for a reply with RESOLVE_FLAG_FAIL.
  */
