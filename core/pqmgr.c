@@ -185,6 +185,8 @@ setup_clients(CF *cf)
     bconf.defer_service = cf_get_str(cf, "defer_service_name");
     bconf.trace_service = cf_get_str(cf, "trace_service_name");
     bconf.flush_service = cf_get_str(cf, "flush_service_name");
+    bconf.verify_service = cf_get_str(cf, "address_verify_service_name");
+    bconf.fast_flush_domains = cf_get_str(cf, "fast_flush_domains");
     bconf.ipc_timeout_ms = qmgr.set.ipc_timeout * 1000;
     bounce_clnt_config(&bconf);
     (void) cf_get_int(cf, "delay_logging_resolution_limit", &resolution);

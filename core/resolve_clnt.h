@@ -64,9 +64,8 @@
  * opts.retry_delay_ms (default 1000) between them, logging each failure as
  * "warning: problem talking to service rewrite: <why>" (or "null transport
  * result for: <addr>"), then "giving up after N tries", and returns -1.
- * The caller routes the
- * recipient to the retry transport with "4.3.0 address resolver failure",
- * exactly as for a reply with RESOLVE_FLAG_FAIL.
+ * The caller routes the recipient to the retry transport with "4.3.0
+ * address resolver failure", exactly as for a reply with RESOLVE_FLAG_FAIL.
  */
 #ifndef PQ_RESOLVE_CLNT_H
 #define PQ_RESOLVE_CLNT_H

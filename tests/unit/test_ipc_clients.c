@@ -1739,6 +1739,18 @@ START_TEST(test_status_services_down)
     assert_contains(text, "ABCDEF: status=deferred (delay warning failed)");
     ck_assert_ptr_null(strstr(strbuf_str(text), "(trace failed)"));
     strbuf_free(text);
+
+    /* With an empty $fast_flush_domains nothing is asked. */
+    conf.fast_flush_domains = "";
+    bounce_clnt_config(&conf);
+    capture_start(&cap);
+    ck_assert_int_eq(bounce_clnt_flush_add("remote.example", "ABCDEF"),
+                     FLUSH_STAT_DENY);
+    ck_assert_int_eq(
+        bounce_clnt_defer_append(0, "ABCDEF", NULL, &rcpt, "none", &dsn), -1);
+    text = capture_end(&cap);
+    ck_assert_ptr_null(strstr(strbuf_str(text), "flush"));
+    strbuf_free(text);
     ck_assert_int_eq(count_fds(), fds_before);
 
     bounce_clnt_conf_default(&conf);
