@@ -8,8 +8,14 @@
  *		envelope; when the agent replies (or fails) the scheduler
  *		learns the outcome: feedback, throttling, deferral of the
  *		transport's waiting mail, and completion of the entry.
+ *		With $<transport>_transport_rate_delay the connection is
+ *		opened only after the delay (Postfix connects first and waits
+ *		before choosing; either way the request goes out no earlier,
+ *		and the transport is rate-locked meanwhile).
  */
 #include <string.h>
+
+#include <event2/event.h>
 
 #include "deliver_clnt.h"
 #include "msg.h"
@@ -18,6 +24,7 @@
 
 typedef struct DELIVERY {
     QMGR *qmgr;
+    struct event *delay;
     SCHED_TRANSPORT *transport;
     SCHED_ENTRY *entry;
     DELIVER_REQUEST req;
@@ -125,25 +132,47 @@ agent_done(const DELIVER_RESULT *result, void *context)
             break;
     }
     xfree(d->rcpts);
+    if (d->delay)
+        event_free(d->delay);
     xfree(d);
 }
 
-void
-qmgr_deliver_drain(QMGR *q)
+static void
+open_connection(DELIVERY *d)
 {
+    QMGR *q = d->qmgr;
     DELIVER_CLNT_OPTS opts;
-    SCHED_TRANSPORT *transport;
 
     memset(&opts, 0, sizeof(opts));
     opts.service_dir = "private";
     opts.write_ms = q->set.ipc_timeout * 1000;
     opts.announce_ms = opts.reply_ms = q->set.agent_timeout * 1000;
+    (void) deliver_clnt_open(q->base, d->transport->name, &opts, agent_ready,
+                             agent_done, d);
+}
+
+static void
+rate_delay_over(evutil_socket_t fd, short what, void *arg)
+{
+    open_connection(arg);
+}
+
+void
+qmgr_deliver_drain(QMGR *q)
+{
+    SCHED_TRANSPORT *transport;
+
     while ((transport = sched_select_transport(q->sched)) != NULL) {
         DELIVERY *d = xcalloc(1, sizeof(*d));
+        struct timeval tv = {transport->params.transport_rate_delay, 0};
 
         d->qmgr = q;
         d->transport = transport;
-        (void) deliver_clnt_open(q->base, transport->name, &opts, agent_ready,
-                                 agent_done, d);
+        if (tv.tv_sec > 0) {
+            d->delay = evtimer_new(q->base, rate_delay_over, d);
+            evtimer_add(d->delay, &tv);
+        } else {
+            open_connection(d);
+        }
     }
 }
