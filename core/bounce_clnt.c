@@ -2,9 +2,9 @@
  * bounce_clnt - bounce/defer/trace clients and the status library
  * (bounce_clnt.h).
  *
- * Asynchronous notices: one libevent event per request over a SOCKBUF,
- * re-armed per phase (announcement, write, reply), each phase with its own
- * deadline.  Synchronous reports: the SOCKBUF blocking helpers.
+ * Asynchronous notices: one async_xchg exchange per request (connect,
+ * announcement, request, reply, each phase with its own deadline).
+ * Synchronous reports: the SOCKBUF blocking helpers.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -12,8 +12,8 @@
 #include <string.h>
 #include <time.h>
 
-#include <event2/event.h>
 
+#include "async_xchg.h"
 #include "attr.h"
 #include "bounce_clnt.h"
 #include "deliver_clnt.h"
@@ -157,26 +157,18 @@ bounce_clnt_encode_append(STRBUF *out, int flags, const char *id,
 
 /* ---------------------------------------------------------------- async */
 
-typedef enum PHASE {
-    PHASE_ANNOUNCE,
-    PHASE_WRITE,
-    PHASE_REPLY,
-    PHASE_REPORT,
-} PHASE;
-
 struct BOUNCE_REQ {
-    struct event_base *base;
     char *path;
     char *queue_id;
     int command;
     int flags;
+    STRBUF *request;
     BOUNCE_DONE_FN done;
     void *context;
-    SOCKBUF *sb;
-    struct event *ev;
-    PHASE phase;
-    long deadline; /* monotonic ms */
-    int status;
+    ASYNC_XCHG *xchg;
+    ASYNC_XCHG_OPS ops;
+    unsigned status;
+    ATTR_SPEC want[2];
 };
 
 static int pending_requests;
@@ -185,15 +177,6 @@ int
 bounce_clnt_pending(void)
 {
     return pending_requests;
-}
-
-static long
-now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static const char *
@@ -216,9 +199,7 @@ command_text(int command)
 static void
 req_free(BOUNCE_REQ *req)
 {
-    if (req->ev)
-        event_free(req->ev);
-    sockbuf_free(req->sb);
+    strbuf_free(req->request);
     xfree(req->path);
     xfree(req->queue_id);
     xfree(req);
@@ -228,190 +209,51 @@ req_free(BOUNCE_REQ *req)
 void
 bounce_clnt_cancel(BOUNCE_REQ *req)
 {
-    if (req != NULL)
-        req_free(req);
-}
-
-static void
-complete(BOUNCE_REQ *req, int status)
-{
-    if (status != 0 && (req->flags & BOUNCE_FLAG_CLEAN) == 0)
-        msg_info("%s: status=deferred (%s failed)", req->queue_id,
-                 command_text(req->command));
-    if (req->ev) {
-        event_free(req->ev);
-        req->ev = NULL;
-    }
-    sockbuf_free(req->sb);
-    req->sb = NULL;
-    req->done(status, req->context);
+    if (req == NULL)
+        return;
+    async_xchg_abort(req->xchg);
     req_free(req);
 }
 
-static void
-fail(BOUNCE_REQ *req, const char *what, const char *detail)
+static const char *
+phase_text(ASYNC_XCHG_PHASE phase)
 {
-    msg_warn("%s: %s: %s: %s", req->queue_id, req->path, what, detail);
-    complete(req, -1);
+    switch (phase) {
+        case AX_ANNOUNCE:
+            return "reading the announcement";
+        case AX_WRITE:
+            return "writing the request";
+        default:
+            return "reading the reply";
+    }
 }
-
-static void req_event(evutil_socket_t fd, short what, void *arg);
-
-static void
-arm(BOUNCE_REQ *req, short what)
-{
-    long left = req->deadline - now_ms();
-    struct timeval tv;
-
-    if (left < 0)
-        left = 0;
-    tv.tv_sec = left / 1000;
-    tv.tv_usec = (left % 1000) * 1000;
-    if (req->ev)
-        event_free(req->ev);
-    req->ev = event_new(req->base, sockbuf_fd(req->sb), what, req_event, req);
-    event_add(req->ev, &tv);
-}
-
-static void
-start_phase(BOUNCE_REQ *req, PHASE phase, short what)
-{
-    req->phase = phase;
-    req->deadline = now_ms() + conf.async_timeout_ms;
-    arm(req, what);
-}
-
-/* fill - 1 scan, 0 wait, -1 error (errno) */
 
 static int
-fill(BOUNCE_REQ *req)
+req_request(void *context, STRBUF *out)
 {
-    if (sockbuf_fill(req->sb) >= 0)
-        return 1;
-    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-        return 0;
-    return errno == ENOBUFS ? 1 : -1;
+    BOUNCE_REQ *req = context;
+
+    strbuf_addmem(out, strbuf_str(req->request), strbuf_len(req->request));
+    return AX_SEND;
 }
 
 static void
-on_announce(BOUNCE_REQ *req, short what)
+req_done(void *context, const ASYNC_XCHG_RESULT *r)
 {
-    ATTR_SCAN_RESULT res;
-    int got;
+    BOUNCE_REQ *req = context;
+    int status = r->phase == AX_DONE ? (int) req->status : -1;
 
-    if (!(what & EV_READ)) {
-        fail(req, "reading the announcement", "timed out");
-        return;
-    }
-    if ((got = fill(req)) == 0) {
-        arm(req, EV_READ);
-        return;
-    }
-    if (got < 0) {
-        fail(req, "reading the announcement", strerror(errno));
-        return;
-    }
-    switch (sockbuf_scan_announcement(req->sb, ATTR_ENC_0, ATTR_PROTO_STATUS,
-                                      &res)) {
-        case ATTR_SCAN_AGAIN:
-            if (sockbuf_input_len(req->sb) < REPLY_LIST_MAX) {
-                arm(req, EV_READ);
-                return;
-            }
-            fail(req, "reading the announcement", "too long");
-            return;
-        case ATTR_SCAN_DONE:
-            start_phase(req, PHASE_WRITE, EV_WRITE);
-            return;
-        case ATTR_SCAN_EOF:
-            fail(req, "reading the announcement", "connection closed");
-            return;
-        default:
-            fail(req, "reading the announcement", res.why);
-            return;
-    }
-}
-
-static void
-on_writable(BOUNCE_REQ *req, short what)
-{
-    int ret;
-
-    if (!(what & EV_WRITE)) {
-        fail(req, "writing the request", "timed out");
-        return;
-    }
-    if ((ret = sockbuf_flush(req->sb)) < 0) {
-        fail(req, "writing the request", strerror(errno));
-        return;
-    }
-    if (ret == 0) {
-        arm(req, EV_WRITE);
-        return;
-    }
-    start_phase(req, PHASE_REPLY, EV_READ);
-}
-
-static void
-on_reply(BOUNCE_REQ *req, short what)
-{
-    unsigned status = 0;
-    const ATTR_SPEC want[] = {ATTR_WANT_INT("status", &status), ATTR_WANT_END};
-    ATTR_SCAN_RESULT res;
-    int got;
-
-    if (!(what & EV_READ)) {
-        fail(req, "reading the reply", "timed out");
-        return;
-    }
-    if ((got = fill(req)) == 0) {
-        arm(req, EV_READ);
-        return;
-    }
-    if (got < 0) {
-        fail(req, "reading the reply", strerror(errno));
-        return;
-    }
-    switch (sockbuf_scan(req->sb, ATTR_ENC_0, ATTR_FLAG_STRICT, want,
-                         &reply_limits, &res)) {
-        case ATTR_SCAN_AGAIN:
-            arm(req, EV_READ);
-            return;
-        case ATTR_SCAN_DONE:
-            if (res.count == 1) {
-                complete(req, (int) status);
-                return;
-            }
-            fail(req, "reading the reply", "malformed reply");
-            return;
-        case ATTR_SCAN_EOF:
-            fail(req, "reading the reply", "connection closed");
-            return;
-        default:
-            fail(req, "reading the reply", res.why);
-            return;
-    }
-}
-
-static void
-req_event(evutil_socket_t fd, short what, void *arg)
-{
-    BOUNCE_REQ *req = arg;
-
-    switch (req->phase) {
-        case PHASE_ANNOUNCE:
-            on_announce(req, what);
-            break;
-        case PHASE_WRITE:
-            on_writable(req, what);
-            break;
-        case PHASE_REPLY:
-            on_reply(req, what);
-            break;
-        case PHASE_REPORT:
-            complete(req, -1);
-            break;
-    }
+    req->xchg = NULL;
+    if (r->phase == AX_CONNECT)
+        msg_warn("%s: connect to %s: %s", req->queue_id, req->path, r->why);
+    else if (r->phase != AX_DONE)
+        msg_warn("%s: %s: %s: %s", req->queue_id, req->path,
+                 phase_text(r->phase), r->why);
+    if (status != 0 && (req->flags & BOUNCE_FLAG_CLEAN) == 0)
+        msg_info("%s: status=deferred (%s failed)", req->queue_id,
+                 command_text(req->command));
+    req->done(status, req->context);
+    req_free(req);
 }
 
 BOUNCE_REQ *
@@ -420,10 +262,9 @@ bounce_clnt_request(struct event_base *base, const char *service, int command,
                     void *context)
 {
     BOUNCE_REQ *req = xcalloc(1, sizeof(*req));
-    int fd;
+    ASYNC_XCHG_LIMITS limits;
 
     pending_requests++;
-    req->base = base;
     req->path = xmalloc(strlen(service) + sizeof("private/"));
     sprintf(req->path, "private/%s", service);
     req->queue_id = xstrdup(str_or(notice->queue_id, ""));
@@ -431,18 +272,24 @@ bounce_clnt_request(struct event_base *base, const char *service, int command,
     req->flags = notice->flags;
     req->done = done;
     req->context = context;
-    if (strchr(service, '/') == NULL &&
-        (fd = sockbuf_connect_unix(req->path)) >= 0) {
-        req->sb = sockbuf_create(fd, REPLY_LIST_MAX);
-        bounce_clnt_encode_notice(sockbuf_out(req->sb), command, notice);
-        start_phase(req, PHASE_ANNOUNCE, EV_READ);
-        return req;
-    }
-    msg_warn("%s: connect to %s: %s", req->queue_id, req->path,
-             strchr(service, '/') ? "invalid service name" : strerror(errno));
-    req->phase = PHASE_REPORT;
-    req->ev = event_new(base, -1, 0, req_event, req);
-    event_active(req->ev, EV_TIMEOUT, 0);
+    req->request = strbuf_alloc(256);
+    bounce_clnt_encode_notice(req->request, command, notice);
+    req->want[0] = (ATTR_SPEC) ATTR_WANT_INT("status", &req->status);
+    req->want[1] = (ATTR_SPEC) ATTR_WANT_END;
+    req->ops.request = req_request;
+    req->ops.reply = req->want;
+    req->ops.reply_count = 1;
+    req->ops.done = req_done;
+    limits.announce_ms = limits.write_ms = limits.reply_ms =
+        conf.async_timeout_ms;
+    limits.input_max = REPLY_LIST_MAX;
+    limits.scan = &reply_limits;
+    if (strchr(service, '/') != NULL)
+        req->xchg =
+            async_xchg_refuse(base, "invalid service name", &req->ops, req);
+    else
+        req->xchg = async_xchg_open(base, req->path, ATTR_PROTO_STATUS, &limits,
+                                    &req->ops, req);
     return req;
 }
 

@@ -1,13 +1,10 @@
 /*
  * deliver_clnt - asynchronous delivery agent client (deliver_clnt.h).
  *
- * A connection moves through phases; each phase arms one libevent event
- * on the socket with the time left until that phase's deadline:
- *	ANNOUNCE  readable: fill, scan the announcement; then ask ready()
- *	WRITE     writable: flush the encoded request
- *	REPLY     readable: fill, scan the reply
- *	REPORT    no socket: call done() from the loop (immediate connect
- *		  failure only; the other phases report from their callback)
+ * The exchange itself (connect, announcement, request, reply, deadlines)
+ * is async_xchg's; this file builds the request, names the reply's
+ * attributes, and turns the way an exchange ended into a DELIVER_OUTCOME
+ * and Postfix's warning texts.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -15,45 +12,32 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/time.h>
-#include <time.h>
 
-#include <event2/event.h>
-
+#include "async_xchg.h"
 #include "attr.h"
 #include "deliver_clnt.h"
 #include "msg.h"
-#include "sockbuf.h"
 #include "xalloc.h"
-
-typedef enum PHASE {
-    PHASE_ANNOUNCE,
-    PHASE_WRITE,
-    PHASE_REPLY,
-    PHASE_REPORT,
-} PHASE;
 
 /* The hop status run of the reply: status, diag_type, diag_text,
  * mta_type, mta_mname, action, reason (dsn_print order). */
 #define HOP_FIELDS 7
 
 struct DELIVER_CONN {
-    struct event_base *base;
     char *transport;
     char *path; /* service_dir/transport */
-    DELIVER_CLNT_OPTS opts;
     DELIVER_READY_FN ready;
     DELIVER_DONE_FN done;
     void *context;
-    SOCKBUF *sb;
-    struct event *ev;
-    PHASE phase;
-    long deadline; /* of the current phase, monotonic ms */
+    ASYNC_XCHG *xchg;
+    ASYNC_XCHG_OPS ops;
     char *queue_id;
 
-    /* The result being built. */
-    DELIVER_OUTCOME outcome;
+    /* The reply's wish list and the result being built. */
     unsigned status;
     STRBUF *hop[HOP_FIELDS];
+    ATTR_SPEC dsn[HOP_FIELDS + 1];
+    ATTR_SPEC want[3];
     STRBUF *why;
 };
 
@@ -197,56 +181,13 @@ deliver_clnt_encode(STRBUF *out, const DELIVER_REQUEST *req)
 
 /* Connection life. */
 
-static long
-now_ms(void)
-{
-    struct timespec ts;
-
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void conn_event(evutil_socket_t fd, short what, void *arg);
-
-/* arm - wait for what on the socket until the phase deadline */
-
-static void
-arm(DELIVER_CONN *conn, short what)
-{
-    long left = conn->deadline - now_ms();
-    struct timeval tv;
-
-    if (left < 0)
-        left = 0;
-    tv.tv_sec = left / 1000;
-    tv.tv_usec = (left % 1000) * 1000;
-    if (conn->ev)
-        event_free(conn->ev);
-    conn->ev =
-        event_new(conn->base, sockbuf_fd(conn->sb), what, conn_event, conn);
-    event_add(conn->ev, &tv);
-}
-
-static void
-start_phase(DELIVER_CONN *conn, PHASE phase, int timeout_ms, short what)
-{
-    conn->phase = phase;
-    conn->deadline = now_ms() + timeout_ms;
-    arm(conn, what);
-}
-
 static void
 conn_free(DELIVER_CONN *conn)
 {
-    int i;
-
-    if (conn->ev)
-        event_free(conn->ev);
-    sockbuf_free(conn->sb);
     xfree(conn->transport);
     xfree(conn->path);
     xfree(conn->queue_id);
-    for (i = 0; i < HOP_FIELDS; i++)
+    for (int i = 0; i < HOP_FIELDS; i++)
         strbuf_free(conn->hop[i]);
     strbuf_free(conn->why);
     xfree(conn);
@@ -256,25 +197,20 @@ conn_free(DELIVER_CONN *conn)
 void
 deliver_clnt_abort(DELIVER_CONN *conn)
 {
-    if (conn != NULL)
-        conn_free(conn);
+    if (conn == NULL)
+        return;
+    async_xchg_abort(conn->xchg);
+    conn_free(conn);
 }
 
-/* report - close the socket, tell the caller, forget the connection */
-
+/* Tell the caller, forget the connection. */
 static void
-report(DELIVER_CONN *conn)
+report(DELIVER_CONN *conn, DELIVER_OUTCOME outcome)
 {
     DELIVER_RESULT res;
 
-    if (conn->ev) {
-        event_free(conn->ev);
-        conn->ev = NULL;
-    }
-    sockbuf_free(conn->sb);
-    conn->sb = NULL;
     memset(&res, 0, sizeof(res));
-    res.outcome = conn->outcome;
+    res.outcome = outcome;
     res.transport = conn->transport;
     res.status = conn->status;
     res.hop_status = strbuf_str(conn->hop[0]);
@@ -289,17 +225,7 @@ report(DELIVER_CONN *conn)
     conn_free(conn);
 }
 
-static void
-reset_hop(DELIVER_CONN *conn)
-{
-    int i;
-
-    for (i = 0; i < HOP_FIELDS; i++)
-        strbuf_reset(conn->hop[i]);
-}
-
-/* fail - finish with a failure outcome, logging why */
-
+/* Finish with a failure outcome, logging why. */
 static void fail(DELIVER_CONN *conn, DELIVER_OUTCOME outcome, const char *fmt,
                  ...) __attribute__((format(printf, 3, 4)));
 
@@ -313,208 +239,85 @@ fail(DELIVER_CONN *conn, DELIVER_OUTCOME outcome, const char *fmt, ...)
     strbuf_vaddf(conn->why, fmt, ap);
     va_end(ap);
     msg_warn("%s", strbuf_str(conn->why));
-    conn->outcome = outcome;
-    reset_hop(conn);
+    for (int i = 0; i < HOP_FIELDS; i++)
+        strbuf_reset(conn->hop[i]);
     strbuf_setstr(conn->hop[0], "4.3.0");
     strbuf_setstr(conn->hop[6], outcome == DELIVER_CRASH
                                     ? "unknown mail transport error"
                                     : "mail transport unavailable");
-    report(conn);
+    report(conn, outcome);
 }
-
-/*
- * fill_input - read what is there: 1 go on scanning, 2 the buffer is full
- * (scan what is there), 0 wait, -1 error
- */
-#define FILL_FULL 2
 
 static int
-fill_input(DELIVER_CONN *conn)
+conn_request(void *context, STRBUF *out)
 {
-    if (sockbuf_fill(conn->sb) >= 0)
-        return 1;
-    if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)
-        return 0;
-    return errno == ENOBUFS ? FILL_FULL : -1;
-}
-
-static void
-send_request(DELIVER_CONN *conn)
-{
+    DELIVER_CONN *conn = context;
     const DELIVER_REQUEST *req;
 
-    if ((req = conn->ready(conn, conn->context)) == NULL) {
-        conn->outcome = DELIVER_DECLINED;
-        report(conn);
-        return;
-    }
+    if ((req = conn->ready(conn, conn->context)) == NULL)
+        return AX_DECLINE;
     conn->queue_id = xstrdup(req->queue_id ? req->queue_id : "");
-    if (deliver_clnt_encode(sockbuf_out(conn->sb), req) < 0) {
-        fail(conn, DELIVER_WRITE_FAILED,
-             "write to process (%s): cannot encode the request for %s",
-             conn->transport, conn->queue_id);
-        return;
-    }
-    start_phase(conn, PHASE_WRITE, conn->opts.write_ms, EV_WRITE);
+    return deliver_clnt_encode(out, req) < 0 ? AX_NOT_ENCODED : AX_SEND;
 }
 
 static void
-on_announce(DELIVER_CONN *conn, short what)
+announce_failed(DELIVER_CONN *conn, const ASYNC_XCHG_RESULT *r)
 {
-    ATTR_SCAN_RESULT res;
-    int got;
-
-    if (!(what & EV_READ)) {
+    if (r->problem == AX_TIMEOUT)
         fail(conn, DELIVER_UNAVAILABLE, "timeout connecting to transport: %s",
              conn->transport);
-        return;
-    }
-    if ((got = fill_input(conn)) == 0) {
-        arm(conn, EV_READ);
-        return;
-    }
-    if (got < 0) {
+    else if (r->problem == AX_IO)
         fail(conn, DELIVER_UNAVAILABLE, "%s socket: premature disconnect: %s",
-             conn->path, strerror(errno));
-        return;
-    }
-    switch (sockbuf_scan_announcement(conn->sb, ATTR_ENC_0, ATTR_PROTO_DELIVERY,
-                                      &res)) {
-        case ATTR_SCAN_AGAIN:
-            if (got != FILL_FULL) {
-                arm(conn, EV_READ);
-                return;
-            }
-            strcpy(res.why, "announcement too long");
-            break;
-        case ATTR_SCAN_DONE:
-            if (sockbuf_input_len(conn->sb) == 0) {
-                send_request(conn);
-                return;
-            }
-            strcpy(res.why, "unexpected data after the announcement");
-            break;
-        case ATTR_SCAN_EOF:
-            strcpy(res.why, "connection closed");
-            break;
-        default:
-            break;
-    }
-    fail(conn, DELIVER_UNAVAILABLE, "%s socket: malformed response (%s)",
-         conn->path, res.why);
+             conn->path, r->why);
+    else
+        fail(conn, DELIVER_UNAVAILABLE, "%s socket: malformed response (%s)",
+             conn->path, r->why);
 }
 
 static void
-on_writable(DELIVER_CONN *conn, short what)
+reply_failed(DELIVER_CONN *conn, const ASYNC_XCHG_RESULT *r)
 {
-    int ret;
-
-    if (!(what & EV_WRITE)) {
-        fail(conn, DELIVER_WRITE_FAILED, "write to process (%s): %s",
-             conn->transport, strerror(ETIMEDOUT));
-        return;
-    }
-    if ((ret = sockbuf_flush(conn->sb)) < 0) {
-        fail(conn, DELIVER_WRITE_FAILED, "write to process (%s): %s",
-             conn->transport, strerror(errno));
-        return;
-    }
-    if (ret == 0) {
-        arm(conn, EV_WRITE);
-        return;
-    }
-    start_phase(conn, PHASE_REPLY, conn->opts.reply_ms, EV_READ);
-}
-
-static void
-take_reply(DELIVER_CONN *conn, unsigned status)
-{
-    conn->status = status;
-    conn->outcome = status == 0 ? DELIVER_OK : DELIVER_DEFER;
-    strbuf_reset(conn->why);
-    report(conn);
-}
-
-static void
-on_reply(DELIVER_CONN *conn, short what)
-{
-    const ATTR_SPEC dsn[] = {
-        ATTR_WANT_STR("status", conn->hop[0]),
-        ATTR_WANT_STR("diag_type", conn->hop[1]),
-        ATTR_WANT_STR("diag_text", conn->hop[2]),
-        ATTR_WANT_STR("mta_type", conn->hop[3]),
-        ATTR_WANT_STR("mta_mname", conn->hop[4]),
-        ATTR_WANT_STR("action", conn->hop[5]),
-        ATTR_WANT_STR("reason", conn->hop[6]),
-        ATTR_WANT_END,
-    };
-    unsigned status = 0;
-    const ATTR_SPEC want[] = {
-        ATTR_WANT_RUN(dsn),
-        ATTR_WANT_INT("status", &status),
-        ATTR_WANT_END,
-    };
-    ATTR_SCAN_RESULT res;
-    int got;
-
-    if (!(what & EV_READ)) {
+    if (r->problem == AX_TIMEOUT)
         fail(conn, DELIVER_CRASH,
              "%s: timeout receiving delivery status from transport: %s",
              conn->queue_id, conn->transport);
-        return;
-    }
-    if ((got = fill_input(conn)) == 0) {
-        arm(conn, EV_READ);
-        return;
-    }
-    if (got < 0) {
+    else
         fail(conn, DELIVER_CRASH, "%s socket: malformed response (%s)",
-             conn->path, strerror(errno));
-        return;
-    }
-    switch (sockbuf_scan(conn->sb, ATTR_ENC_0, ATTR_FLAG_STRICT, want,
-                         &reply_limits, &res)) {
-        case ATTR_SCAN_AGAIN:
-            if (got != FILL_FULL) {
-                arm(conn, EV_READ);
-                return;
-            }
-            strcpy(res.why, "reply too long");
-            break;
-        case ATTR_SCAN_DONE:
-            if (res.count == 2) {
-                take_reply(conn, status);
-                return;
-            }
-            snprintf(res.why, sizeof(res.why), "%d attributes", res.count);
-            break;
-        case ATTR_SCAN_EOF:
-            strcpy(res.why, "connection closed");
-            break;
-        default:
-            break;
-    }
-    fail(conn, DELIVER_CRASH, "%s socket: malformed response (%s)", conn->path,
-         res.why);
+             conn->path, r->why);
 }
 
 static void
-conn_event(evutil_socket_t fd, short what, void *arg)
+conn_done(void *context, const ASYNC_XCHG_RESULT *r)
 {
-    DELIVER_CONN *conn = arg;
+    DELIVER_CONN *conn = context;
 
-    switch (conn->phase) {
-        case PHASE_ANNOUNCE:
-            on_announce(conn, what);
+    conn->xchg = NULL;
+    switch (r->phase) {
+        case AX_DONE:
+            strbuf_reset(conn->why);
+            report(conn, conn->status == 0 ? DELIVER_OK : DELIVER_DEFER);
             break;
-        case PHASE_WRITE:
-            on_writable(conn, what);
+        case AX_DECLINED:
+            report(conn, DELIVER_DECLINED);
             break;
-        case PHASE_REPLY:
-            on_reply(conn, what);
+        case AX_CONNECT:
+            fail(conn, DELIVER_UNAVAILABLE, "connect to transport %s: %s",
+                 conn->path, r->why);
             break;
-        case PHASE_REPORT:
-            report(conn);
+        case AX_ANNOUNCE:
+            announce_failed(conn, r);
+            break;
+        case AX_WRITE:
+            if (r->problem == AX_MALFORMED)
+                fail(conn, DELIVER_WRITE_FAILED,
+                     "write to process (%s): cannot encode the request for %s",
+                     conn->transport, conn->queue_id);
+            else
+                fail(conn, DELIVER_WRITE_FAILED, "write to process (%s): %s",
+                     conn->transport, r->why);
+            break;
+        case AX_REPLY:
+            reply_failed(conn, r);
             break;
     }
 }
@@ -525,26 +328,26 @@ opt_ms(int value, int dflt)
     return value > 0 ? value : dflt;
 }
 
-/* report_later - an outcome known before the loop ran: report from it */
-
 static void
-report_later(DELIVER_CONN *conn)
+set_wish_list(DELIVER_CONN *conn)
 {
-    conn->phase = PHASE_REPORT;
-    conn->ev = event_new(conn->base, -1, 0, conn_event, conn);
-    event_active(conn->ev, EV_TIMEOUT, 0);
-}
+    static const char *const names[HOP_FIELDS] = {
+        "status",    "diag_type", "diag_text", "mta_type",
+        "mta_mname", "action",    "reason",
+    };
 
-static void
-set_unavailable(DELIVER_CONN *conn, const char *fmt, const char *a,
-                const char *b)
-{
-    strbuf_reset(conn->why);
-    strbuf_addf(conn->why, fmt, a, b);
-    msg_warn("%s", strbuf_str(conn->why));
-    conn->outcome = DELIVER_UNAVAILABLE;
-    strbuf_setstr(conn->hop[0], "4.3.0");
-    strbuf_setstr(conn->hop[6], "mail transport unavailable");
+    for (int i = 0; i < HOP_FIELDS; i++) {
+        conn->hop[i] = strbuf_alloc(16);
+        conn->dsn[i] = (ATTR_SPEC) ATTR_WANT_STR(names[i], conn->hop[i]);
+    }
+    conn->dsn[HOP_FIELDS] = (ATTR_SPEC) ATTR_WANT_END;
+    conn->want[0] = (ATTR_SPEC) ATTR_WANT_RUN(conn->dsn);
+    conn->want[1] = (ATTR_SPEC) ATTR_WANT_INT("status", &conn->status);
+    conn->want[2] = (ATTR_SPEC) ATTR_WANT_END;
+    conn->ops.request = conn_request;
+    conn->ops.reply = conn->want;
+    conn->ops.reply_count = 2;
+    conn->ops.done = conn_done;
 }
 
 DELIVER_CONN *
@@ -554,40 +357,31 @@ deliver_clnt_open(struct event_base *base, const char *transport,
 {
     static const DELIVER_CLNT_OPTS defaults;
     DELIVER_CONN *conn = xcalloc(1, sizeof(*conn));
-    int i, fd;
+    const char *dir;
+    ASYNC_XCHG_LIMITS limits;
 
     if (opts == NULL)
         opts = &defaults;
-
     live_connections++;
-    conn->base = base;
     conn->transport = xstrdup(transport);
-    conn->opts.service_dir = NULL;
-    conn->opts.announce_ms = opt_ms(opts->announce_ms, DELIVER_ANNOUNCE_MS);
-    conn->opts.write_ms = opt_ms(opts->write_ms, DELIVER_WRITE_MS);
-    conn->opts.reply_ms = opt_ms(opts->reply_ms, DELIVER_REPLY_MS);
     conn->ready = ready;
     conn->done = done;
     conn->context = context;
-    for (i = 0; i < HOP_FIELDS; i++)
-        conn->hop[i] = strbuf_alloc(16);
     conn->why = strbuf_alloc(100);
-    conn->path = xmalloc(strlen(str_or(opts->service_dir, "private")) +
-                         strlen(transport) + 2);
-    sprintf(conn->path, "%s/%s", str_or(opts->service_dir, "private"),
-            transport);
-
-    if (*transport == 0 || strchr(transport, '/') != NULL) {
-        set_unavailable(conn, "connect to transport %s: %s", conn->path,
-                        "invalid transport name");
-    } else if ((fd = sockbuf_connect_unix(conn->path)) < 0) {
-        set_unavailable(conn, "connect to transport %s: %s", conn->path,
-                        strerror(errno));
-    } else {
-        conn->sb = sockbuf_create(fd, DELIVER_LIST_MAX);
-        start_phase(conn, PHASE_ANNOUNCE, conn->opts.announce_ms, EV_READ);
-        return conn;
-    }
-    report_later(conn);
+    set_wish_list(conn);
+    dir = str_or(opts->service_dir, "private");
+    conn->path = xmalloc(strlen(dir) + strlen(transport) + 2);
+    sprintf(conn->path, "%s/%s", dir, transport);
+    limits.announce_ms = opt_ms(opts->announce_ms, DELIVER_ANNOUNCE_MS);
+    limits.write_ms = opt_ms(opts->write_ms, DELIVER_WRITE_MS);
+    limits.reply_ms = opt_ms(opts->reply_ms, DELIVER_REPLY_MS);
+    limits.input_max = DELIVER_LIST_MAX;
+    limits.scan = &reply_limits;
+    if (*transport == 0 || strchr(transport, '/') != NULL)
+        conn->xchg =
+            async_xchg_refuse(base, "invalid transport name", &conn->ops, conn);
+    else
+        conn->xchg = async_xchg_open(base, conn->path, ATTR_PROTO_DELIVERY,
+                                     &limits, &conn->ops, conn);
     return conn;
 }
