@@ -66,6 +66,9 @@ entry_free(CF_ENTRY *e)
 static void
 forget_expansions(CF *cf)
 {
+    if (cf->cached == 0)
+        return;
+    cf->cached = 0;
     for (int i = 0; i < CF_HASH_SIZE; i++)
         for (CF_ENTRY *e = cf->hash[i]; e; e = e->next) {
             xfree(e->expanded);
@@ -134,8 +137,7 @@ cf_free(CF *cf)
 /* store_file_entry - one main.cf entry; the last one wins */
 
 static void
-store_file_entry(const char *name, const char *value, int lineno,
-                 void *context)
+store_file_entry(const char *name, const char *value, int lineno, void *context)
 {
     CF *cf = context;
     CF_ENTRY *e = cf_entry(cf, name, 0);
@@ -408,8 +410,8 @@ cf_expand_param(CF *cf, const char *name)
     if (e != NULL && e->expanded != NULL)
         return e->expanded;
     result = strbuf_alloc(100);
-    if ((raw = cf_raw(cf, name)) != NULL
-        && cf_expand_text(cf, raw, result) < 0) {
+    if ((raw = cf_raw(cf, name)) != NULL &&
+        cf_expand_text(cf, raw, result) < 0) {
         char *detail = xstrdup(cf_error(cf));
 
         cf_fail(cf, "parameter %s: %s%s", name, detail,
@@ -419,6 +421,8 @@ cf_expand_param(CF *cf, const char *name)
         return NULL;
     }
     e = cf_entry(cf, name, 1);
+    if (e->expanded == NULL)
+        cf->cached++;
     xfree(e->expanded);
     e->expanded = strbuf_steal(result);
     return e->expanded;

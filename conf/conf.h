@@ -58,12 +58,14 @@
  *				configuration into result (reset first);
  *				0 or -1 with cf_error()
  *	cf_walk(cf, fn, context)  call fn(name, context) for every name
- *				that is set, in no particular order
+ *				that is set, in no particular order; fn must
+ *				not change the configuration
  *
  * TYPED GETTERS (0 on success; -1 with cf_error() on a bad value)
  *	cf_get_str(cf, name)	the expanded value, or NULL on error.
  *				"" when undefined.  Valid until the next
- *				change or cf_free().
+ *				change or cf_free().  The length limits of
+ *				string, list and feedback rows apply.
  *	cf_get_int(cf, name, &value)
  *	cf_get_bool(cf, name, &value)
  *	cf_get_time(cf, name, &seconds)  a number without a unit takes the
@@ -121,8 +123,7 @@ typedef struct CF_LIST {
 #define CF_DEFAULT_CONFIG_DIR "/etc/postfix"
 
 CF *cf_open(const char *config_dir, char **why);
-CF *cf_open_buffer(const char *label, const char *data, size_t len,
-                   char **why);
+CF *cf_open_buffer(const char *label, const char *data, size_t len, char **why);
 void cf_free(CF *cf);
 
 int cf_override(CF *cf, const char *name_value);
@@ -149,8 +150,8 @@ int cf_get_transport_int(CF *cf, const char *transport, const char *suffix,
                          int *value);
 int cf_get_transport_time(CF *cf, const char *transport, const char *suffix,
                           int *seconds);
-int cf_get_transport_feedback(CF *cf, const char *transport,
-                              const char *suffix, CF_FEEDBACK *fb);
+int cf_get_transport_feedback(CF *cf, const char *transport, const char *suffix,
+                              CF_FEEDBACK *fb);
 
 int cf_validate(CF *cf, void (*report)(const char *why, void *context),
                 void *context);

@@ -117,8 +117,8 @@ check_compatibility_level(CHECK *ck)
     long level;
 
     if (value != NULL && cf_convert_level(value, &level) < 0) {
-        cf_fail(ck->cf, "malformed compatibility level syntax: \"%s\"%s",
-                value, cf_where_suffix(ck->cf, "compatibility_level"));
+        cf_fail(ck->cf, "malformed compatibility level syntax: \"%s\"%s", value,
+                cf_where_suffix(ck->cf, "compatibility_level"));
         problem(ck);
     }
 }
@@ -144,8 +144,8 @@ check_maillog_file(CHECK *ck)
     CF_LIST *prefixes;
     int found = 0;
 
-    if (file == NULL || *file == 0
-        || cf_get_list(ck->cf, "maillog_file_prefixes", &prefixes) < 0)
+    if (file == NULL || *file == 0 ||
+        cf_get_list(ck->cf, "maillog_file_prefixes", &prefixes) < 0)
         return;
     for (int i = 0; i < prefixes->argc; i++)
         if (strncmp(file, prefixes->argv[i], strlen(prefixes->argv[i])) == 0)
@@ -190,13 +190,14 @@ cf_validate(CF *cf, void (*report)(const char *why, void *context),
     CHECK ck = {cf, report, context, 0, strbuf_alloc(100)};
     int which = scheduler_flag(&ck);
 
-    for (size_t i = 0; i < cf_param_count; i++)
-        if (cf_param_table[i].flags & which)
-            check_param(&ck, cf_param_table + i);
+    /* Postfix's order: these come first, other values may depend on them. */
     check_compatibility_level(&ck);
     check_syslog_facility(&ck);
     check_hostname(&ck, "myhostname");
     check_hostname(&ck, "mydomain");
+    for (size_t i = 0; i < cf_param_count; i++)
+        if (cf_param_table[i].flags & which)
+            check_param(&ck, cf_param_table + i);
     check_maillog_file(&ck);
     if (ck.count > 0)
         cf_fail(cf, "%s", strbuf_str(ck.first));

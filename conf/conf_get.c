@@ -64,14 +64,14 @@ get_int(CF *cf, const char *name, int min, int max, int *result)
     if ((text = cf_expand_param(cf, name)) == NULL)
         return -1;
     if (cf_convert_int(text, &value) < 0)
-        return cf_fail(cf, "bad numerical configuration: %s = %s%s", name,
-                       text, cf_where_suffix(cf, name));
+        return cf_fail(cf, "bad numerical configuration: %s = %s%s", name, text,
+                       cf_where_suffix(cf, name));
     if (min && value < min)
-        return cf_fail(cf, "invalid %s parameter value %d < %d%s", name,
-                       value, min, cf_where_suffix(cf, name));
+        return cf_fail(cf, "invalid %s parameter value %d < %d%s", name, value,
+                       min, cf_where_suffix(cf, name));
     if (max && value > max)
-        return cf_fail(cf, "invalid %s parameter value %d > %d%s", name,
-                       value, max, cf_where_suffix(cf, name));
+        return cf_fail(cf, "invalid %s parameter value %d > %d%s", name, value,
+                       max, cf_where_suffix(cf, name));
     *result = value;
     return 0;
 }
@@ -100,8 +100,8 @@ get_time(CF *cf, const char *name, int unit, int min, int max, int *result)
 /* get_feedback - a feedback value; bad ones are a warning, as in Postfix */
 
 static int
-get_feedback(CF *cf, const char *name, const char *warn_name, int min,
-             int max, CF_FEEDBACK *fb)
+get_feedback(CF *cf, const char *name, const char *warn_name, int min, int max,
+             CF_FEEDBACK *fb)
 {
     const char *text;
 
@@ -113,12 +113,22 @@ get_feedback(CF *cf, const char *name, const char *warn_name, int min,
     return 0;
 }
 
+/* has_length_limits - min/max of the row are string length limits */
+
+static int
+has_length_limits(const CF_PARAM *param)
+{
+    return param != NULL &&
+           (param->type == CF_TYPE_STR || param->type == CF_TYPE_LIST ||
+            param->type == CF_TYPE_FEEDBACK);
+}
+
 const char *
 cf_get_str(CF *cf, const char *name)
 {
     const CF_PARAM *param = cf_param_find(name);
 
-    if (param == NULL)
+    if (!has_length_limits(param))
         return cf_expand_param(cf, name);
     return get_checked_str(cf, name, param->min, param->max);
 }
@@ -289,26 +299,25 @@ cf_get_transport_feedback(CF *cf, const char *transport, const char *suffix,
 {
     STRBUF *name = strbuf_alloc(100);
     const CF_PARAM *param;
-    const char *own;
+    const char *value;
+    const char *warn_name;
     char *global;
-    int status;
+    int status = -1;
 
     param = transport_param(transport, suffix, CF_TYPE_FEEDBACK, name);
     if (!has_own_value(cf, strbuf_str(name))) {
         strbuf_free(name);
         return cf_get_feedback(cf, param->name, fb);
     }
-    if ((own = cf_expand_param(cf, param->name)) == NULL) {
-        strbuf_free(name);
-        return -1;
+    if ((value = cf_expand_param(cf, param->name)) != NULL) {
+        global = xstrdup(value);
+        value = cf_expand_param(cf, strbuf_str(name));
+        warn_name = value && strcmp(value, global) == 0 ? param->name
+                                                        : strbuf_str(name);
+        status = get_feedback(cf, strbuf_str(name), warn_name, param->min,
+                              param->max, fb);
+        xfree(global);
     }
-    global = xstrdup(own);
-    own = cf_expand_param(cf, strbuf_str(name));
-    status = get_feedback(cf, strbuf_str(name),
-                          own && strcmp(own, global) == 0 ? param->name
-                                                          : strbuf_str(name),
-                          param->min, param->max, fb);
-    xfree(global);
     strbuf_free(name);
     return status;
 }

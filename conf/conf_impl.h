@@ -34,16 +34,16 @@ typedef struct CF_ENTRY {
 } CF_ENTRY;
 
 struct CF {
-    char *config_dir;          /* where main.cf came from */
-    char *label;               /* main.cf's name in messages */
+    char *config_dir; /* where main.cf came from */
+    char *label;      /* main.cf's name in messages */
     CF_ENTRY *hash[CF_HASH_SIZE];
-    EXPAND *expand;            /* the expansion in progress, or NULL */
-    STRBUF *why;               /* cf_error() */
-    STRBUF *where;             /* scratch for cf_where_suffix() */
+    EXPAND *expand; /* the expansion in progress, or NULL */
+    int cached;     /* entries with a cached expansion */
+    STRBUF *why;    /* cf_error() */
+    STRBUF *where;  /* scratch for cf_where_suffix() */
 };
 
-int cf_fail(CF *cf, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+int cf_fail(CF *cf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 CF_ENTRY *cf_entry(CF *cf, const char *name, int create);
 const char *cf_expand_param(CF *cf, const char *name);
 const char *cf_where_suffix(CF *cf, const char *name);

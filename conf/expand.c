@@ -24,8 +24,15 @@
 #define EXPAND_SPACE " \t\r\n"
 
 /* Relational operators. */
-enum relop { RELOP_NONE, RELOP_EQ, RELOP_NE, RELOP_LT, RELOP_LE, RELOP_GE,
-             RELOP_GT };
+enum relop {
+    RELOP_NONE,
+    RELOP_EQ,
+    RELOP_NE,
+    RELOP_LT,
+    RELOP_LE,
+    RELOP_GE,
+    RELOP_GT
+};
 
 static const struct {
     const char *text;
@@ -49,6 +56,7 @@ expand_init(EXPAND *ex, EXPAND_LOOKUP_FN lookup, void *context)
     ex->lookup = lookup;
     ex->context = context;
     ex->depth = 0;
+    ex->tokens = 0;
     ex->why = strbuf_alloc(64);
 }
 
@@ -183,19 +191,18 @@ number_parse(EXPAND *ex, const char *str, long *value)
 /* compare - -1, 0 or 1 as left is below, equal to or above right */
 
 static int
-compare(EXPAND *ex, const char *left, const char *right, int levels,
-        int *order)
+compare(EXPAND *ex, const char *left, const char *right, int levels, int *order)
 {
     long lval, rval;
     int cmp;
 
     if (levels) {
-        if (level_parse(ex, left, &lval) < 0
-            || level_parse(ex, right, &rval) < 0)
+        if (level_parse(ex, left, &lval) < 0 ||
+            level_parse(ex, right, &rval) < 0)
             return -1;
     } else if (all_digits(left) && all_digits(right)) {
-        if (number_parse(ex, left, &lval) < 0
-            || number_parse(ex, right, &rval) < 0)
+        if (number_parse(ex, left, &lval) < 0 ||
+            number_parse(ex, right, &rval) < 0)
             return -1;
     } else {
         cmp = strcmp(left, right);
@@ -230,10 +237,9 @@ relop_holds(enum relop op, int order)
 static enum relop
 relop_lookup(const char *text, size_t len)
 {
-    for (size_t i = 0; i < sizeof(relop_table) / sizeof(relop_table[0]);
-         i++)
-        if (strlen(relop_table[i].text) == len
-            && strncmp(relop_table[i].text, text, len) == 0)
+    for (size_t i = 0; i < sizeof(relop_table) / sizeof(relop_table[0]); i++)
+        if (strlen(relop_table[i].text) == len &&
+            strncmp(relop_table[i].text, text, len) == 0)
             return relop_table[i].code;
     return RELOP_NONE;
 }
@@ -253,8 +259,8 @@ evaluate(EXPAND *ex, const char *left, enum relop op, int levels,
     if (status == 0)
         status = parse_text(ex, rbuf, right);
     if (status == 0)
-        status = compare(ex, strbuf_str(lbuf), strbuf_str(rbuf), levels,
-                         &order);
+        status =
+            compare(ex, strbuf_str(lbuf), strbuf_str(rbuf), levels, &order);
     *truth = status == 0 && relop_holds(op, order);
     strbuf_free(lbuf);
     strbuf_free(rbuf);
@@ -288,8 +294,8 @@ parse_relational(EXPAND *ex, char **cpp, const char **value)
     if (isalnum((unsigned char) *cp)) {
         for (sfx_len = 1; isalnum((unsigned char) cp[sfx_len]); sfx_len++)
             /* void */;
-        if (sfx_len != strlen(LEVEL_SUFFIX)
-            || strncmp(cp, LEVEL_SUFFIX, sfx_len) != 0)
+        if (sfx_len != strlen(LEVEL_SUFFIX) ||
+            strncmp(cp, LEVEL_SUFFIX, sfx_len) != 0)
             return expand_fail(ex, "bad operator suffix at: \"...%.*s>>>%.*s\"",
                                (int) op_len, op_pos, (int) sfx_len, cp);
         levels = 1;
@@ -386,8 +392,8 @@ expand_conditional(EXPAND *ex, STRBUF *result, int is_set, int op, char *cp)
     if (!is_set && parse_text(ex, result, text) < 0)
         return -1;
     if (*cp != 0)
-        return expand_fail(ex, "unexpected input at: \"...%s}>>>%.20s\"",
-                           text, cp);
+        return expand_fail(ex, "unexpected input at: \"...%s}>>>%.20s\"", text,
+                           cp);
     return 0;
 }
 
@@ -421,8 +427,7 @@ expand_reference(EXPAND *ex, STRBUF *result, char *buf)
     }
     if (op == 0)
         return expand_value(ex, result, value);
-    return expand_conditional(ex, result, value != NULL && *value != 0, op,
-                              cp);
+    return expand_conditional(ex, result, value != NULL && *value != 0, op, cp);
 }
 
 /* expand_token - one literal run or reference, at the current depth */
@@ -433,14 +438,21 @@ expand_token(EXPAND *ex, STRBUF *result, int is_reference, char *text)
     int status = 0;
 
     if (ex->depth > EXPAND_MAX_DEPTH)
-        return expand_fail(ex, "unreasonable macro call nesting: \"%s\"",
-                           text);
+        return expand_fail(ex, "unreasonable macro call nesting: \"%s\"", text);
+    if (++ex->tokens > EXPAND_MAX_TOKENS)
+        return expand_fail(ex,
+                           "expansion too large: more than %d literals "
+                           "and references",
+                           EXPAND_MAX_TOKENS);
     ex->depth++;
     if (is_reference)
         status = expand_reference(ex, result, text);
     else
         strbuf_addstr(result, text);
     ex->depth--;
+    if (status == 0 && strbuf_len(result) > EXPAND_MAX_LENGTH)
+        return expand_fail(ex, "expansion too large: more than %d bytes",
+                           EXPAND_MAX_LENGTH);
     return status;
 }
 

@@ -21,8 +21,12 @@
  *
  * Names are [A-Za-z0-9_]+.  Both operands, the chosen result text and
  * every looked-up value are expanded in turn.  The nesting of references
- * is limited to EXPAND_MAX_DEPTH: a value that refers to itself, directly
- * or not, is an error, never an endless loop.
+ * is limited to EXPAND_MAX_DEPTH, as in Postfix: a value that refers to
+ * itself, directly or not, is an error, never an endless loop.  Two limits
+ * that Postfix does not have stop values that nest without looping but
+ * grow exponentially ("a = $b$b", "b = $c$c", ...): one expansion handles
+ * at most EXPAND_MAX_TOKENS literal runs and references, and produces at
+ * most EXPAND_MAX_LENGTH bytes.  Real configurations stay far below both.
  *
  * Interface:
  *	expand_init(ex, lookup, context)  prepare an expander; lookup(name,
@@ -44,7 +48,9 @@
 
 #include "strbuf.h"
 
-#define EXPAND_MAX_DEPTH 100
+#define EXPAND_MAX_DEPTH  100
+#define EXPAND_MAX_TOKENS 100000
+#define EXPAND_MAX_LENGTH (1024 * 1024)
 
 typedef const char *(*EXPAND_LOOKUP_FN)(const char *name, void *context);
 
@@ -52,6 +58,7 @@ typedef struct EXPAND {
     EXPAND_LOOKUP_FN lookup;
     void *context;
     int depth;   /* nesting of the reference being expanded */
+    long tokens; /* literal runs and references handled so far */
     STRBUF *why; /* first error; empty when none */
 } EXPAND;
 

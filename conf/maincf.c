@@ -40,8 +40,10 @@ next_line(MAINCF_INPUT *in, const char **line, size_t *len)
     return 1;
 }
 
-/* is_ignored - an empty, all-whitespace or comment line */
-
+/*
+ * is_ignored - an empty, all-whitespace or comment line.  Like Postfix,
+ * which looks at lines as C strings, treat a NUL byte as the line's end.
+ */
 static int
 is_ignored(const char *line, size_t len)
 {
@@ -49,7 +51,7 @@ is_ignored(const char *line, size_t len)
 
     while (i < len && isspace((unsigned char) line[i]))
         i++;
-    return i == len || line[i] == '#';
+    return i == len || line[i] == '#' || line[i] == 0;
 }
 
 const char *
@@ -86,8 +88,8 @@ maincf_split(char *buf, char **name, char **value)
 /* finish_entry - one complete logical line */
 
 static int
-finish_entry(const char *label, STRBUF *logical, int lineno,
-             MAINCF_ENTRY_FN fn, void *context, STRBUF *why)
+finish_entry(const char *label, STRBUF *logical, int lineno, MAINCF_ENTRY_FN fn,
+             void *context, STRBUF *why)
 {
     const char *text = strbuf_str(logical);
     char *copy;

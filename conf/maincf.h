@@ -36,8 +36,8 @@
 
 #include "strbuf.h"
 
-typedef void (*MAINCF_ENTRY_FN)(const char *name, const char *value,
-                                int lineno, void *context);
+typedef void (*MAINCF_ENTRY_FN)(const char *name, const char *value, int lineno,
+                                void *context);
 
 int maincf_parse(const char *label, const char *data, size_t len,
                  MAINCF_ENTRY_FN fn, void *context, STRBUF *why);

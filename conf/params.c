@@ -7,6 +7,7 @@
  * tests compare every default with the installed postconf.
  */
 #include <ctype.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "params.h"
@@ -48,21 +49,21 @@ const CF_PARAM cf_param_table[] = {
      "recipients a message needs before it can be preempted (nqmgr)"},
     {"initial_destination_concurrency", CF_TYPE_INT, "5", 1, 0, CF_BOTH,
      "initial number of parallel deliveries to one destination"},
-    {"default_destination_concurrency_limit", CF_TYPE_INT, "20", 0, 0,
-     CF_BOTH, "maximum parallel deliveries to one destination; 0: none"},
+    {"default_destination_concurrency_limit", CF_TYPE_INT, "20", 0, 0, CF_BOTH,
+     "maximum parallel deliveries to one destination; 0: none"},
     {"default_destination_recipient_limit", CF_TYPE_INT, "50", 0, 0, CF_BOTH,
      "maximum recipients per delivery request; 0: none"},
     {"local_destination_concurrency_limit", CF_TYPE_INT, "2", 0, 0, CF_BOTH,
      "the local transport's destination concurrency limit"},
     {"local_destination_recipient_limit", CF_TYPE_INT, "1", 0, 0, CF_BOTH,
      "the local transport's destination recipient limit"},
-    {"default_destination_concurrency_failed_cohort_limit", CF_TYPE_INT, "1",
-     0, 0, CF_BOTH,
+    {"default_destination_concurrency_failed_cohort_limit", CF_TYPE_INT, "1", 0,
+     0, CF_BOTH,
      "failed pseudo-cohorts after which a destination is dead; 0: never"},
-    {"default_destination_concurrency_positive_feedback", CF_TYPE_FEEDBACK,
-     "1", 1, 0, CF_BOTH, "concurrency increase after a delivery that worked"},
-    {"default_destination_concurrency_negative_feedback", CF_TYPE_FEEDBACK,
-     "1", 1, 0, CF_BOTH, "concurrency decrease after a delivery that failed"},
+    {"default_destination_concurrency_positive_feedback", CF_TYPE_FEEDBACK, "1",
+     1, 0, CF_BOTH, "concurrency increase after a delivery that worked"},
+    {"default_destination_concurrency_negative_feedback", CF_TYPE_FEEDBACK, "1",
+     1, 0, CF_BOTH, "concurrency decrease after a delivery that failed"},
     {"destination_concurrency_feedback_debug", CF_TYPE_BOOL, "no", 0, 0,
      CF_BOTH, "log every concurrency feedback computation"},
     {"default_destination_rate_delay", CF_TYPE_TIME, "0s", 0, 0, CF_BOTH,
@@ -85,8 +86,8 @@ const CF_PARAM cf_param_table[] = {
      "transports whose mail is deferred until a flush"},
     {"default_filter_nexthop", CF_TYPE_STR, "", 0, 0, CF_BOTH,
      "nexthop of a content filter given without one"},
-    {"address_verify_pending_request_limit", CF_TYPE_INT, "5000", 1, 0,
-     CF_BOTH, "maximum address-verification probes in the active queue"},
+    {"address_verify_pending_request_limit", CF_TYPE_INT, "5000", 1, 0, CF_BOTH,
+     "maximum address-verification probes in the active queue"},
     {"confirm_delay_cleared", CF_TYPE_BOOL, "no", 0, 0, CF_BOTH,
      "notify the sender when a delayed message is delivered"},
     {"disable_verp_bounces", CF_TYPE_BOOL, "no", 0, 0, CF_BOTH,
@@ -101,8 +102,8 @@ const CF_PARAM cf_param_table[] = {
      "the directory main.cf was read from (informational)"},
     {"queue_directory", CF_TYPE_STR, "/var/spool/postfix", 1, 0, CF_BOTH,
      "the Postfix queue"},
-    {"daemon_directory", CF_TYPE_STR, "/usr/lib/postfix/sbin", 1, 0,
-     CF_BOTH, "where the Postfix daemons are"},
+    {"daemon_directory", CF_TYPE_STR, "/usr/lib/postfix/sbin", 1, 0, CF_BOTH,
+     "where the Postfix daemons are"},
     {"command_directory", CF_TYPE_STR, "/usr/sbin", 1, 0, CF_BOTH,
      "where the Postfix commands are"},
     {"data_directory", CF_TYPE_STR, "/var/lib/postfix", 1, 0, CF_BOTH,
@@ -131,22 +132,29 @@ const CF_PARAM cf_param_table[] = {
     {"enable_long_queue_ids", CF_TYPE_BOOL, "no", 0, 0, CF_BOTH,
      "long, non-repeating queue ids"},
     {"syslog_name", CF_TYPE_STR,
-     "${multi_instance_name?{$multi_instance_name}:{postfix}}", 1, 0,
-     CF_BOTH, "prefix of the log tag"},
-    {"syslog_facility", CF_TYPE_STR, "mail", 1, 0, CF_BOTH,
-     "syslog facility"},
+     "${multi_instance_name?{$multi_instance_name}:{postfix}}", 1, 0, CF_BOTH,
+     "prefix of the log tag"},
+    {"syslog_facility", CF_TYPE_STR, "mail", 1, 0, CF_BOTH, "syslog facility"},
     {"multi_instance_name", CF_TYPE_STR, "", 0, 0, CF_BOTH,
      "this instance's name"},
     {"maillog_file", CF_TYPE_STR, "", 0, 0, CF_BOTH,
      "log file written by postlogd(8); empty: syslog"},
-    {"maillog_file_prefixes", CF_TYPE_LIST, "/var, /dev/stdout", 1, 0,
-     CF_BOTH, "allowed prefixes of maillog_file"},
+    {"maillog_file_prefixes", CF_TYPE_LIST, "/var, /dev/stdout", 1, 0, CF_BOTH,
+     "allowed prefixes of maillog_file"},
     {"postlog_service_name", CF_TYPE_STR, "postlog", 1, 0, CF_BOTH,
      "postlogd(8) service name"},
     {"info_log_address_format", CF_TYPE_STR, "external", 1, 0, CF_BOTH,
      "address form in informational logging: external or internal"},
     {"delay_logging_resolution_limit", CF_TYPE_INT, "2", 0, 6, CF_BOTH,
      "decimals in delay= and delays= logging"},
+    {"relay_domains", CF_TYPE_LIST,
+     "${{$compatibility_level} <level {2} ? {$mydestination} : {}}", 0, 0,
+     CF_BOTH,
+     "domains this host relays to (the default of fast_flush_domains)"},
+    {"fast_flush_domains", CF_TYPE_LIST, "$relay_domains", 0, 0, CF_BOTH,
+     "destinations whose deferred mail flush(8) keeps a log for"},
+    {"verp_delimiter_filter", CF_TYPE_STR, "-=+", 1, 0, CF_BOTH,
+     "characters allowed as VERP delimiters"},
     {"helpful_warnings", CF_TYPE_BOOL, "yes", 0, 0, CF_BOTH,
      "log warnings about problems that don't stop mail (e.g. clogging)"},
     {"double_bounce_sender", CF_TYPE_STR, "double-bounce", 1, 0, CF_BOTH,
@@ -186,8 +194,8 @@ const CF_PARAM cf_param_table[] = {
      "MAIL_CONFIG MAIL_DEBUG MAIL_LOGTAG TZ XAUTHORITY DISPLAY LANG=C "
      "POSTLOG_SERVICE POSTLOG_HOSTNAME",
      0, 0, CF_BOTH, "environment master(8) passes to daemons"},
-    {"export_environment", CF_TYPE_LIST, "TZ MAIL_CONFIG LANG", 0, 0,
-     CF_BOTH, "environment passed to external commands"},
+    {"export_environment", CF_TYPE_LIST, "TZ MAIL_CONFIG LANG", 0, 0, CF_BOTH,
+     "environment passed to external commands"},
 
     /* Services the manager talks to. */
     {"queue_service_name", CF_TYPE_STR, "qmgr", 1, 0, CF_BOTH,
@@ -233,7 +241,8 @@ const CF_PARAM cf_param_table[] = {
      "file rewritten with Prometheus text metrics; empty: none"},
 };
 
-const size_t cf_param_count = sizeof(cf_param_table) / sizeof(cf_param_table[0]);
+const size_t cf_param_count =
+    sizeof(cf_param_table) / sizeof(cf_param_table[0]);
 
 /* Per-transport parameters: <transport>_<suffix> falls back to these. */
 static const struct {
@@ -261,13 +270,44 @@ static const struct {
     {"recipient_refill_delay", "default_recipient_refill_delay"},
 };
 
+/* The rows sorted by name, built on first use, for binary search. */
+static const CF_PARAM **by_name;
+
+static int
+compare_rows(const void *a, const void *b)
+{
+    return strcmp((*(const CF_PARAM *const *) a)->name,
+                  (*(const CF_PARAM *const *) b)->name);
+}
+
+static int
+compare_key(const void *key, const void *row)
+{
+    return strcmp((const char *) key, (*(const CF_PARAM *const *) row)->name);
+}
+
+static void
+sort_rows(void)
+{
+    static const CF_PARAM
+        *rows[sizeof(cf_param_table) / sizeof(cf_param_table[0])];
+
+    for (size_t i = 0; i < cf_param_count; i++)
+        rows[i] = cf_param_table + i;
+    qsort(rows, cf_param_count, sizeof(rows[0]), compare_rows);
+    by_name = rows;
+}
+
 const CF_PARAM *
 cf_param_find(const char *name)
 {
-    for (size_t i = 0; i < cf_param_count; i++)
-        if (strcmp(cf_param_table[i].name, name) == 0)
-            return cf_param_table + i;
-    return NULL;
+    const CF_PARAM **found;
+
+    if (by_name == NULL)
+        sort_rows();
+    found =
+        bsearch(name, by_name, cf_param_count, sizeof(by_name[0]), compare_key);
+    return found ? *found : NULL;
 }
 
 int

@@ -16,8 +16,8 @@ cf_convert_int(const char *text, int *value)
 
     errno = 0;
     lval = strtol(text, &end, 10);
-    if (*text == 0 || *end != 0 || errno == ERANGE || lval < INT_MIN
-        || lval > INT_MAX)
+    if (*text == 0 || *end != 0 || errno == ERANGE || lval < INT_MIN ||
+        lval > INT_MAX)
         return -1;
     *value = (int) lval;
     return 0;
@@ -116,7 +116,7 @@ cf_convert_level(const char *text, long *level)
                 return -1;
         }
     }
-    *level = (major << LEVEL_MAJOR_SHIFT) | (minor << LEVEL_MINOR_SHIFT)
-             | patch;
+    *level =
+        (major << LEVEL_MAJOR_SHIFT) | (minor << LEVEL_MINOR_SHIFT) | patch;
     return 0;
 }
