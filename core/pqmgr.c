@@ -148,11 +148,6 @@ create_scheduler(void)
     SCHED_OPS ops;
     SCHED *sched;
 
-    if (strcmp(policy, "nqmgr") == 0 || strcmp(policy, "qmgr") == 0) {
-        msg_warn("pqmgr_scheduler = %s is not available yet; using oqmgr",
-                 policy);
-        policy = "oqmgr";
-    }
     qmgr_sched_globals(&qmgr, &g);
     memset(&ops, 0, sizeof(ops));
     ops.context = &qmgr;
@@ -161,6 +156,7 @@ create_scheduler(void)
     ops.cancel_timer = qmgr_cancel_timer;
     ops.defer_recipients = qmgr_defer_recipients;
     ops.message_done = qmgr_done_callback;
+    ops.message_refill = qmgr_refill_callback;
     if ((sched = sched_create(&g, &ops, policy)) == NULL)
         msg_fatal("unknown pqmgr_scheduler: %s", policy);
     return sched;

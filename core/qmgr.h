@@ -110,6 +110,7 @@ void qmgr_trigger(const char *buf, size_t len, void *context);
 /* qmgr_message.c */
 int qmgr_message_activate(QMGR *q, const STORE_CAND *cand, int scan_flags);
 int qmgr_message_refill(QMGR_MESSAGE *m);
+void qmgr_refill_callback(void *context, SCHED_MESSAGE *sm);
 void qmgr_message_free(QMGR_MESSAGE *m);
 void qmgr_message_path(QMGR *q, const char *queue, const char *id, STRBUF *out);
 

@@ -13,6 +13,10 @@
  *	qmgr_message_refill(m)	read the next recipient batch (no lock); 0,
  *		or -1 when the file turned out unreadable (the caller moves
  *		it aside)
+ *	qmgr_refill_callback(q, sm)	SCHED_OPS.message_refill: read the
+ *		next batch while the message has entries in flight; a file
+ *		that became unreadable stops further reads and leaves the
+ *		message to be deferred
  *	qmgr_message_free(m)	forget the message (its file has been
  *		checked in)
  *	qmgr_message_path(q, queue, id, out)	queue or log file path
@@ -123,6 +127,7 @@ schedule_batch(QMGR_MESSAGE *m, int fd)
     qmgr_resolve_batch(m, batch);
     m->fd = -1;
     sched_message_set_unread(m->sm, qf->rcpt_offset != 0);
+    sched_message_set_rcpt_unread(m->sm, qf->rcpt_unread);
     sched_batch_assign(batch, m->qmgr->now);
 }
 
@@ -272,4 +277,15 @@ qmgr_message_refill(QMGR_MESSAGE *m)
     schedule_batch(m, fd);
     close(fd);
     return 0;
+}
+
+void
+qmgr_refill_callback(void *context, SCHED_MESSAGE *sm)
+{
+    QMGR_MESSAGE *m = sm->context;
+
+    if (qmgr_message_refill(m) < 0) {
+        sm->flags = 1;
+        sched_message_set_unread(sm, 0);
+    }
 }

@@ -87,6 +87,8 @@ find_policy(const char *name)
 {
     if (name == NULL || strcmp(name, "oqmgr") == 0)
         return sched_policy_oqmgr();
+    if (strcmp(name, "qmgr") == 0 || strcmp(name, "nqmgr") == 0)
+        return sched_policy_qmgr();
     return NULL;
 }
 
@@ -126,6 +128,8 @@ sched_destroy(SCHED *s)
 
     if (s == NULL)
         return;
+    if (s->policy->destroy)
+        s->policy->destroy(s);
     while ((t = sched_list_first(&s->transport_list)) != NULL)
         sched_transport_free(s, t);
     sched_message_free_all(s);

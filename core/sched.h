@@ -14,8 +14,11 @@
  * it.  docs/scheduler.md explains how the daemon drives this interface.
  *
  * The selection policy is chosen by name at creation: "oqmgr" (round robin
- * over destinations, FIFO within one; the only one implemented) or, later,
- * "qmgr" (the preemptive job scheduler) behind the same interface.
+ * over destinations, FIFO within one) or "qmgr" (alias "nqmgr": the
+ * preemptive job scheduler with per-transport jobs, peers, blockers and
+ * recipient slot pools, sections 1.6, 1.7, 3.4-3.6), behind the same
+ * interface.  Marks: [oqmgr] and [qmgr] say which policy a statement is
+ * about.
  *
  * OBJECTS (all owned by the model; fields are read-only for the daemon
  * except where marked "daemon")
@@ -46,23 +49,35 @@
  *      itself dead).  The message is marked for deferral (flags); the
  *      returned status is OR-ed in too.  Must not call back into the
  *      scheduler.
- *  message_refill(ctx, message)             [oqmgr] read the next recipient
- *      batch now (an entry completed while the in-core recipient count is
- *      low, section 4.5 step 9).  May call the batch functions.  Optional:
- *      without it the batch is read by the completion pipeline instead.
+ *  message_refill(ctx, message)             read the next recipient batch
+ *      now (sched_batch_limit, the batch functions up to and including
+ *      sched_batch_assign, sched_message_set_unread and
+ *      sched_message_set_rcpt_unread).  Optional: without it every later
+ *      batch is read by the completion pipeline instead.
+ *      [oqmgr] an entry completed while the in-core recipient count is
+ *      low (section 4.5 step 9); called when the outermost call returns.
+ *      [qmgr] the refill rules of section 3.6 (a) and (b) hold while
+ *      sched_choose_entry() looks at a job of the message; called
+ *      synchronously from inside sched_choose_entry() (the model is
+ *      consistent at that point), because the entry choice depends on
+ *      what was read.  The callback must not free the message or call
+ *      other scheduler functions than those named above; if the file
+ *      cannot be read it may set message->flags and call
+ *      sched_message_set_unread(message, 0).
  *  message_done(ctx, message)               the message's last entry is
  *      gone (refcount 0): run the completion pipeline (sched_done_next).
- *  These two are called only when the outermost scheduler call returns,
- *  with the model consistent, so they may call any scheduler function.
+ *  message_done, and [oqmgr] message_refill, are called only when the
+ *  outermost scheduler call returns, with the model consistent, so they
+ *  may call any scheduler function.
  *
  * CREATION
  *  sched_globals_default(&g)            Postfix 3.7 defaults for SCHED_GLOBALS
  *  sched_transport_params_default(&p)   defaults for one transport
- *  sched_create(&globals, &ops, policy) policy "oqmgr" (NULL = "oqmgr");
- *      returns NULL for an unknown policy.  Globals are copied and
- *      sanitized as qmgr does at start-up (recipient limit raised to the
- *      active limit, bounce lifetime lowered to the maximal lifetime, each
- *      with a warning).
+ *  sched_create(&globals, &ops, policy) policy "oqmgr" (NULL = "oqmgr"),
+ *      "qmgr" or "nqmgr"; returns NULL for an unknown policy.  Globals are
+ *      copied and sanitized as qmgr does at start-up (recipient limit
+ *      raised to the active limit, bounce lifetime lowered to the maximal
+ *      lifetime, each with a warning).
  *  sched_destroy(sched)                 free everything, cancel its timers
  *
  * INPUT SIDE (sections 2.3, 2.6, 2.7, 2.9, 2.10)
@@ -70,10 +85,22 @@
  *      (message count < active limit; [oqmgr] and recipient count <
  *      recipient limit)
  *  sched_batch_limit(sched, message)    how many recipients one read of
- *      the queue file should collect
+ *      the queue file should collect.  [oqmgr] the fudged recipient
+ *      limit.  [qmgr] message NULL (the first read, before the message
+ *      exists) or a message that never had a batch assigned:
+ *      max(recipient limit - in-core recipients, recipient minimum),
+ *      at most 5000; later reads: the message's free recipient slots
+ *      (rcpt_limit - rcpt_count), at most 5000 and at least 1.
  *  sched_message_create(sched, &info)   a new in-core message (refcount 0)
  *  sched_message_set_unread(message, n) daemon: the queue file still has
- *      unread recipients (n != 0) or not (rcpt_offset > 0 in Postfix)
+ *      unread recipients (n != 0) or not (rcpt_offset > 0 in Postfix).
+ *      Set it before sched_batch_assign() of each batch.
+ *  sched_message_set_rcpt_unread(message, n)  daemon [qmgr]: Postfix's
+ *      rcpt_unread estimate, the size record's recipient count minus the
+ *      recipient records (R, D, /) read so far (the reader's "recipient
+ *      count check" resets it to 0 when the file is fully read).  It
+ *      enters the preemption arithmetic as MAX(job) = entries read +
+ *      rcpt_unread (section 3.5).  Default 0; negative values count as 0.
  *  sched_message_free(sched, message)   at the end of the completion
  *      pipeline (refcount must be 0)
  *  sched_batch_create(sched, message)   collect one batch of recipients
@@ -94,9 +121,13 @@
  *  sched_batch_queue(batch, i)          the queue recipient i is bound to
  *  sched_batch_assign(batch, now)       sort again and build entries
  *      ([oqmgr] a new entry when the queue changes, the entry is full or
- *      the message is single-recipient), then free the batch.  Returns the
- *      number of recipients placed in entries.  If message->refcount is 0
- *      afterwards, the daemon runs the completion pipeline itself.
+ *      the message is single-recipient; [qmgr] jobs and peers, the
+ *      recipient joins the last unselected entry of its peer unless that
+ *      is full or the message is single-recipient; the message's first
+ *      assignment takes now as its activation time, which orders jobs),
+ *      then free the batch.  Returns the number of recipients placed in
+ *      entries.  If message->refcount is 0 afterwards, the daemon runs the
+ *      completion pipeline itself.
  *  sched_batch_free(batch)              discard a batch without assigning
  *
  * OUTPUT SIDE (sections 3.1-3.3, 3.11)
@@ -113,8 +144,12 @@
  *      send on a ready connection, moved to its queue's busy list, or NULL
  *      (close the connection).  The request uses entry->queue->nexthop,
  *      entry->rcpts and sched_entry_flags(entry) (connection-cache hints).
+ *      [qmgr] now is also the "stime" of job ages and refill delays (the
+ *      daemon's event time; Postfix's sanitized clock differs only after
+ *      the clock jumps backward).
  *  sched_entry_unselect(sched, entry)   the request could not be written:
- *      put the entry back (then call sched_transport_broken)
+ *      put the entry back (then call sched_transport_broken); [oqmgr] it
+ *      is handed out last, [qmgr] it is its peer's next entry
  *
  * COMPLETION (sections 4.1-4.5, 3.7-3.9)
  *  sched_delivery_done(sched, entry, &reply, now)  the agent replied (or
@@ -304,6 +339,7 @@ struct SCHED_QUEUE {
     int dflags;       /* SCHED_CONN_* hints */
     time_t last_done; /* when the last busy entry completed */
     time_t clog_time_to_warn;
+    int blocker_tag;  /* [qmgr] blocks jobs when equal to the transport's */
     SCHED_LINK peers; /* link in transport->queue_list */
     void *policy_data;
 };
@@ -314,10 +350,11 @@ struct SCHED_ENTRY {
     SCHED_RCPT *rcpts;
     int rcpt_count;
     int rcpt_alloc;
-    int busy;         /* on the busy list */
-    void *context;    /* daemon: e.g. the agent stream */
-    SCHED_LINK peers; /* link in queue->todo or queue->busy */
-    void *policy_data;
+    int busy;               /* on the busy list */
+    void *context;          /* daemon: e.g. the agent stream */
+    SCHED_LINK peers;       /* link in queue->todo or queue->busy */
+    SCHED_LINK policy_link; /* [qmgr] link in its peer's todo list */
+    void *policy_data;      /* [qmgr] its peer */
 };
 
 /* Message qflags (section 1.5). */
@@ -349,6 +386,7 @@ struct SCHED_MESSAGE {
     int refcount;       /* live entries */
     int rcpt_count;     /* in-core recipients */
     int unread;         /* daemon: the file has unread recipients */
+    int rcpt_unread;    /* daemon [qmgr]: estimate of unread recipients */
     int done_stage;     /* completion pipeline cursor */
     int refill_wanted;  /* [oqmgr] read more after an entry completed */
     int notify_pending; /* on the notification list */
@@ -405,6 +443,7 @@ int sched_batch_limit(SCHED *sched, SCHED_MESSAGE *message);
 SCHED_MESSAGE *sched_message_create(SCHED *sched,
                                     const SCHED_MESSAGE_INFO *info);
 void sched_message_set_unread(SCHED_MESSAGE *message, int unread);
+void sched_message_set_rcpt_unread(SCHED_MESSAGE *message, int count);
 void sched_message_free(SCHED *sched, SCHED_MESSAGE *message);
 
 SCHED_BATCH *sched_batch_create(SCHED *sched, SCHED_MESSAGE *message);

@@ -7,6 +7,8 @@
  *      be dead.
  *  sched_entry_add_rcpt(s, e, rcpt)  move a recipient into the entry (its
  *      strings now belong to the entry; *rcpt is cleared) and count it
+ *  sched_entry_full(e)           the entry holds the transport's recipient
+ *      limit (0 = unlimited)
  *  sched_entry_select(s, e)      todo -> busy, with the connection-cache
  *      hint update of 3.11 (uses s->now)
  *  sched_entry_put_back(s, e)    busy -> todo, handed out last
@@ -15,8 +17,8 @@
  *      clean-up (dead-cache bound), message refcount and notifications.
  *      The entry is freed.
  *  sched_entry_move_todo(s, e, dst)  move a todo entry's recipients to a
- *      new entry of dst (the retry queue), then finish e; the recipient
- *      limit is not re-applied
+ *      new entry of dst (the retry queue), tell the policy, then finish e;
+ *      the recipient limit is not re-applied
  *  sched_entry_destroy(e)        free an unlinked entry, no bookkeeping
  *  sched_rcpt_copy(dst, src), sched_rcpt_set_address(r, address),
  *  sched_rcpt_free(r)            recipient storage: the three strings live
@@ -101,6 +103,14 @@ sched_entry_add_rcpt(SCHED *s, SCHED_ENTRY *e, SCHED_RCPT *rcpt)
     memset(rcpt, 0, sizeof(*rcpt));
     e->message->rcpt_count++;
     s->recipient_count++;
+}
+
+int
+sched_entry_full(const SCHED_ENTRY *e)
+{
+    int limit = e->queue->transport->params.dest_recipient_limit;
+
+    return limit > 0 && e->rcpt_count >= limit;
 }
 
 /*
@@ -231,5 +241,7 @@ sched_entry_move_todo(SCHED *s, SCHED_ENTRY *e, SCHED_QUEUE *dst)
     moved->rcpt_alloc = e->rcpt_alloc;
     e->rcpts = NULL;
     e->rcpt_count = e->rcpt_alloc = 0;
+    if (s->policy->entry_moved)
+        s->policy->entry_moved(s, e, moved);
     sched_entry_done(s, e, SCHED_ENTRY_TODO);
 }

@@ -17,13 +17,21 @@
  *  sched_deliver.c   connection bookkeeping and delivery completion (4.1)
  *  sched_done.c      backoff, expiry, warnings, pipeline (4.6-4.9)
  *  sched_oqmgr.c     the oqmgr policy: admission, assignment, entry choice
+ *  sched_qmgr.c      the qmgr policy: the hooks below, per-message slot
+ *                    state, refill (sched_qmgr.h)
+ *  sched_job.c       [qmgr] jobs: lists, preemption, slot pools, blockers
+ *  sched_peer.c      [qmgr] peers: a job's entries for one queue
  *
  * NOTIFICATIONS
  *  Callbacks that may re-enter the scheduler (message_refill,
  *  message_done) are not called from deep inside an operation.  Each
  *  public entry point brackets its work with sched_enter()/sched_leave();
  *  sched_leave() of the outermost call runs the queued notifications.
- *  sched_message_notify() queues one.
+ *  sched_message_notify() queues one.  One exception: the qmgr policy
+ *  calls message_refill synchronously from its choose_entry hook
+ *  (sched_qmgr_refill), between two steps of the entry choice, where the
+ *  model is consistent; the nested batch calls queue their notifications
+ *  as usual.
  *
  * POLICY SEAM
  *  A SCHED_POLICY decides what differs between oqmgr and qmgr (spec
@@ -49,6 +57,17 @@
  *   queue_resumed(s, q)      a suspended non-empty queue resumed; qmgr:
  *                            blocker re-evaluation
  *   message_free(s, m)       release policy data (qmgr: jobs)
+ *   entry_moved(s, from, to) sched_entry_move_todo() moved the recipients
+ *                            of todo entry "from" into the new entry "to"
+ *                            (of the retry queue; entry_created has run for
+ *                            it); called before "from" is finished with
+ *                            entry_done.  qmgr: the recipients change jobs
+ *   destroy(s)               the scheduler is being destroyed, entries,
+ *                            queues, transports and messages still exist:
+ *                            release all policy data without bookkeeping
+ *                            (the objects are then freed without hooks,
+ *                            except message_free, which must cope with
+ *                            released data)
  */
 #ifndef PQ_SCHED_IMPL_H
 #define PQ_SCHED_IMPL_H
@@ -83,6 +102,8 @@ typedef struct SCHED_POLICY {
     int (*refill_wanted)(SCHED *s, SCHED_MESSAGE *m);
     void (*queue_resumed)(SCHED *s, SCHED_QUEUE *q);
     void (*message_free)(SCHED *s, SCHED_MESSAGE *m);
+    void (*entry_moved)(SCHED *s, SCHED_ENTRY *from, SCHED_ENTRY *to);
+    void (*destroy)(SCHED *s);
 } SCHED_POLICY;
 
 struct SCHED {
@@ -116,6 +137,7 @@ void sched_request_timer(SCHED *s, SCHED_TIMER_KIND kind, void *object,
                          int seconds);
 void sched_cancel_timer(SCHED *s, SCHED_TIMER_KIND kind, void *object);
 const SCHED_POLICY *sched_policy_oqmgr(void);
+const SCHED_POLICY *sched_policy_qmgr(void);
 
 /* sched_feedback.c */
 double sched_feedback_value(const SCHED_FEEDBACK *fb, int window);
@@ -156,6 +178,7 @@ SCHED_QUEUE *sched_error_queue(SCHED *s, const char *service,
 /* sched_entry.c */
 SCHED_ENTRY *sched_entry_create(SCHED *s, SCHED_QUEUE *q, SCHED_MESSAGE *m);
 void sched_entry_add_rcpt(SCHED *s, SCHED_ENTRY *e, SCHED_RCPT *rcpt);
+int sched_entry_full(const SCHED_ENTRY *e);
 void sched_entry_select(SCHED *s, SCHED_ENTRY *e);
 void sched_entry_put_back(SCHED *s, SCHED_ENTRY *e);
 void sched_entry_done(SCHED *s, SCHED_ENTRY *e, int which);

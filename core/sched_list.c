@@ -41,6 +41,17 @@ sched_list_prepend(SCHED_LIST *list, SCHED_LINK *link, void *owner)
 }
 
 void
+sched_list_insert_after(SCHED_LIST *list, SCHED_LINK *after, SCHED_LINK *link,
+                        void *owner)
+{
+    SCHED_LINK *prev = after ? after : &list->head;
+
+    link->owner = owner;
+    link_between(link, prev, prev->next);
+    list->count++;
+}
+
+void
 sched_list_unlink(SCHED_LIST *list, SCHED_LINK *link)
 {
     if (list->count <= 0 || link->next == NULL)
@@ -68,6 +79,13 @@ sched_list_next(const SCHED_LIST *list, const SCHED_LINK *link)
 {
     (void) list;
     return link->next->owner;
+}
+
+void *
+sched_list_prev(const SCHED_LIST *list, const SCHED_LINK *link)
+{
+    (void) list;
+    return link->prev->owner;
 }
 
 void

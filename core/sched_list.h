@@ -9,10 +9,14 @@
  *  sched_list_init(list)            empty list
  *  sched_list_append(list, link, owner)   add at the tail
  *  sched_list_prepend(list, link, owner)  add at the head
+ *  sched_list_insert_after(list, after, link, owner)  add right after the
+ *                                   member link "after", or at the head
+ *                                   when after is NULL
  *  sched_list_unlink(list, link)    remove a member
  *  sched_list_first(list)           owner of the head, or NULL
  *  sched_list_last(list)            owner of the tail, or NULL
  *  sched_list_next(list, link)      owner of the member after link, or NULL
+ *  sched_list_prev(list, link)      owner of the member before link, or NULL
  *  sched_list_rotate(list, link)    round-robin rotation: make link the
  *                                   tail, so that its successor becomes
  *                                   the head (cyclic order is kept)
@@ -39,10 +43,13 @@ typedef struct SCHED_LIST {
 void sched_list_init(SCHED_LIST *list);
 void sched_list_append(SCHED_LIST *list, SCHED_LINK *link, void *owner);
 void sched_list_prepend(SCHED_LIST *list, SCHED_LINK *link, void *owner);
+void sched_list_insert_after(SCHED_LIST *list, SCHED_LINK *after,
+                             SCHED_LINK *link, void *owner);
 void sched_list_unlink(SCHED_LIST *list, SCHED_LINK *link);
 void *sched_list_first(const SCHED_LIST *list);
 void *sched_list_last(const SCHED_LIST *list);
 void *sched_list_next(const SCHED_LIST *list, const SCHED_LINK *link);
+void *sched_list_prev(const SCHED_LIST *list, const SCHED_LINK *link);
 void sched_list_rotate(SCHED_LIST *list, SCHED_LINK *link);
 
 #define sched_list_count(list) ((list)->count)

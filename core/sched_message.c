@@ -5,6 +5,8 @@
  *  sched_message_create(s, &info)  a new message, counted in the leaky
  *      bucket (sched.h)
  *  sched_message_set_unread(m, n)  the file has more recipients to read
+ *  sched_message_set_rcpt_unread(m, n)  [qmgr] the unread-recipient
+ *      estimate (negative counts as 0)
  *  sched_message_free(s, m)        forget a message whose refcount is 0
  *  sched_message_notify(s, m)      queue m for its callbacks (refill
  *      and/or done); queued once however often it is asked
@@ -40,6 +42,12 @@ void
 sched_message_set_unread(SCHED_MESSAGE *m, int unread)
 {
     m->unread = unread != 0;
+}
+
+void
+sched_message_set_rcpt_unread(SCHED_MESSAGE *m, int count)
+{
+    m->rcpt_unread = count > 0 ? count : 0;
 }
 
 static void

@@ -51,14 +51,6 @@ oqmgr_compare_address(const char *a, const char *b)
     return strcasecmp(a, b);
 }
 
-static int
-entry_full(const SCHED_ENTRY *e)
-{
-    int limit = e->queue->transport->params.dest_recipient_limit;
-
-    return limit > 0 && e->rcpt_count >= limit;
-}
-
 static void
 oqmgr_assign(SCHED *s, SCHED_BATCH *b)
 {
@@ -71,7 +63,7 @@ oqmgr_assign(SCHED *s, SCHED_BATCH *b)
 
         if (q == NULL)
             continue;
-        if (m->single_rcpt || e == NULL || e->queue != q || entry_full(e))
+        if (m->single_rcpt || e == NULL || e->queue != q || sched_entry_full(e))
             e = sched_entry_create(s, q, m);
         sched_entry_add_rcpt(s, e, &item->rcpt);
     }
@@ -121,6 +113,8 @@ static const SCHED_POLICY oqmgr_policy = {
     .refill_wanted = oqmgr_refill_wanted,
     .queue_resumed = NULL,
     .message_free = NULL,
+    .entry_moved = NULL,
+    .destroy = NULL,
 };
 
 const SCHED_POLICY *

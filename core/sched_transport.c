@@ -47,7 +47,7 @@ sched_transport_params_default(SCHED_TRANSPORT_PARAMS *p)
     p->recipient_refill_delay = 5;
 }
 
-/* Apply the minimums and the interactions of 1.2. */
+/* Apply the minimums and the interactions of 1.2 (and 8.1 for qmgr). */
 static void
 normalize_params(SCHED_TRANSPORT_PARAMS *p)
 {
@@ -68,6 +68,25 @@ normalize_params(SCHED_TRANSPORT_PARAMS *p)
     if (p->dest_concurrency_limit > 0 &&
         p->init_dest_concurrency > p->dest_concurrency_limit)
         p->init_dest_concurrency = p->dest_concurrency_limit;
+    /* [qmgr] the ranges of section 8.1. */
+    if (p->delivery_slot_cost < 0)
+        p->delivery_slot_cost = 0;
+    if (p->delivery_slot_loan < 0)
+        p->delivery_slot_loan = 0;
+    if (p->delivery_slot_discount < 0)
+        p->delivery_slot_discount = 0;
+    if (p->delivery_slot_discount > 100)
+        p->delivery_slot_discount = 100;
+    if (p->minimum_delivery_slots < 0)
+        p->minimum_delivery_slots = 0;
+    if (p->recipient_limit < 0)
+        p->recipient_limit = 0;
+    if (p->extra_recipient_limit < 0)
+        p->extra_recipient_limit = 0;
+    if (p->recipient_refill_limit < 1)
+        p->recipient_refill_limit = 1;
+    if (p->recipient_refill_delay < 1)
+        p->recipient_refill_delay = 1;
 }
 
 static SCHED_TRANSPORT *
