@@ -14,6 +14,7 @@ static const struct {
     STORE_OPEN_FN open;
 } store_types[] = {
     {"spool", spool_store_open},
+    {"lmdb", lmdb_store_open},
 };
 
 static STRBUF *open_error;

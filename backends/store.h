@@ -173,7 +173,10 @@
  *		its id is STORE_EXISTS.  A backend may also rename to keep its
  *		own id rules (spool: a short id must name the file's inode, so
  *		it becomes its first five characters plus the new inode, as
- *		postsuper would rename it); a long id is kept when free.
+ *		postsuper would rename it); a long id is kept when free.  A
+ *		message imported under another id is not recognised by a
+ *		later import of the same export: a caller that may repeat an
+ *		import (a resumed migration) must remember new_id.
  *	store_export_free(msg)
  *
  * ACCOUNTING

@@ -75,5 +75,7 @@ STORE_STATUS store_set_error(STORE *store, STORE_STATUS status, const char *fmt,
 /* Registered backends. */
 STORE *spool_store_open(const char *name, const STORE_ENV *env,
                         STORE_STATUS *status, STRBUF *why);
+STORE *lmdb_store_open(const char *name, const STORE_ENV *env,
+                       STORE_STATUS *status, STRBUF *why);
 
 #endif

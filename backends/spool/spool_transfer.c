@@ -9,13 +9,18 @@
  * Import writes a new file the crash-safe way: the bytes go to a temporary
  * "<pid>.<serial>.pqimport" in incoming/ (a name nobody else reads), which
  * is fsync'ed, given its owner, mode and time stamps, and only then renamed
- * to its final name; the directory is fsync'ed after the rename.  Logs are
- * written the same way before the message appears.  The final name follows
- * Postfix's rule that a short queue id encodes the file's inode: a short id
- * becomes its first five characters plus the new inode in hex (what postsuper
- * would rename it to); a long id is kept.  When that id is taken by another
- * file, a fresh long id is made from the current time and the new inode.  Re-importing a message whose id exists with identical bytes is
- * STORE_EXISTS and changes nothing.
+ * to its final name; the directory is fsync'ed after the rename (and, when
+ * the rename had to make hash subdirectories, the directories above them, so
+ * that a new subdirectory does not vanish in a power cut with the file in
+ * it).  Logs are written the same way before the message appears.  The
+ * final name follows Postfix's rule that a short queue id encodes the file's
+ * inode: a short id becomes its first five characters plus the new inode in
+ * hex (what postsuper would rename it to); a long id is kept.  When that id
+ * is taken by another file, a fresh long id is made from the current time
+ * and the new inode.  Re-importing a message whose id exists with identical
+ * bytes is STORE_EXISTS and changes nothing.  A short id renamed at import
+ * is not recognised again: a caller that may import the same message twice
+ * must remember the id it got.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -55,6 +60,12 @@ read_whole(const char *path, unsigned char **data, size_t *len)
     return 0;
 }
 
+static void
+ignore_log(void *context, int event, const char *text)
+{
+}
+
+/* The arrival time, quietly: a corrupt file is exported as it is. */
 static long
 arrival_of(const unsigned char *data, size_t len, const char *id)
 {
@@ -62,7 +73,7 @@ arrival_of(const unsigned char *data, size_t len, const char *id)
     QFILE_MSG *msg = qfile_msg_alloc(id);
     long arrival;
 
-    msg->log_fn = NULL;
+    msg->log_fn = ignore_log;
     (void) qfile_read(msg, rs, 1);
     arrival = msg->arrival_sec;
     qfile_msg_free(msg);
@@ -174,17 +185,48 @@ fail:
     return -1;
 }
 
+/*
+ * After a rename that made hash subdirectories: sync every directory from
+ * the one above the file's up to the queue directory, so that each new
+ * subdirectory's own entry is durable.
+ */
+static int
+sync_new_parents(SPOOL_STORE *sp, const char *final)
+{
+    size_t top = strlen(sp->store.env.queue_dir);
+    char dir[4096];
+    char *slash;
+
+    snprintf(dir, sizeof(dir), "%s", final);
+    if ((slash = strrchr(dir, '/')) == NULL)
+        return 0;
+    *slash = 0;
+    while ((slash = strrchr(dir, '/')) != NULL &&
+           (size_t) (slash - dir) >= top) {
+        if (sync_directory_of(dir) < 0)
+            return -1;
+        *slash = 0;
+    }
+    return 0;
+}
+
 /* Rename a finished temporary into place, then sync the directory. */
 static int
 install(SPOOL_STORE *sp, const char *temp, const char *final)
 {
+    int made_dirs = 0;
+
     store_fault_point("spool:import:rename");
-    if (rename(temp, final) < 0 &&
-        (errno != ENOENT || spool_make_parents(sp, final) < 0 ||
-         rename(temp, final) < 0))
-        return -1;
+    if (rename(temp, final) < 0) {
+        if (errno != ENOENT || spool_make_parents(sp, final) < 0 ||
+            rename(temp, final) < 0)
+            return -1;
+        made_dirs = 1;
+    }
     store_fault_point("spool:import:dirsync");
-    return sync_directory_of(final);
+    if (sync_directory_of(final) < 0)
+        return -1;
+    return made_dirs ? sync_new_parents(sp, final) : 0;
 }
 
 static int

@@ -6,12 +6,21 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "msg.h"
+
+/*
+ * Like Postfix's msg_logger, a blocking send: postlogd's queue holds only
+ * net.unix.max_dgram_qlen (often 10) datagrams, and a non-blocking send
+ * loses lines in every burst.  The time-out bounds the wait for a postlogd
+ * that is stuck.
+ */
+#define POSTLOG_SEND_TIMEOUT 2
 
 enum msg_level { MSG_INFO, MSG_WARN, MSG_ERROR, MSG_FATAL, MSG_PANIC };
 
@@ -72,6 +81,7 @@ int
 msg_to_postlog(const char *socket_path, const char *hostname)
 {
     struct sockaddr_un sun;
+    struct timeval send_timeout = {POSTLOG_SEND_TIMEOUT, 0};
     size_t label_len = strcspn(hostname, ".");
     int fd;
 
@@ -84,6 +94,8 @@ msg_to_postlog(const char *socket_path, const char *hostname)
     strcpy(sun.sun_path, socket_path);
     if ((fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0)) < 0)
         return -1;
+    (void) setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &send_timeout,
+                      sizeof(send_timeout));
     if (connect(fd, (struct sockaddr *) &sun, sizeof(sun)) < 0) {
         close(fd);
         return -1;
@@ -151,7 +163,7 @@ send_postlog(const char *prefix, const char *text)
         (void) send(postlog_fd, line,
                     (size_t) len < sizeof(line) ? (size_t) len
                                                 : sizeof(line) - 1,
-                    MSG_DONTWAIT);
+                    0);
 }
 
 static void

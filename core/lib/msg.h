@@ -14,7 +14,9 @@
  *					error=LOG_ERR fatal,panic=LOG_CRIT
  *	msg_to_postlog(path, host)	one datagram per line to postlogd(8)'s
  *					socket, "Mon dd hh:mm:ss host tag[pid]:
- *..." (host = first label of the name given)
+ *..." (host = first label of the name given); the send blocks, as Postfix's,
+ *					for at most 2 s when postlogd is behind
+ *					(a line is lost only then)
  *
  * Identity:
  *	msg_init(process_name, syslog_name)  process name is a basename of

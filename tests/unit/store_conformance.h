@@ -37,7 +37,8 @@
  *			another host's view of the same shared store: the
  *			suite passes the first host's spec, a second local
  *			queue directory and node name "node-b.example" in env.
- *			Needed only with STORE_CAP_SHARED; may be NULL otherwise.
+ *			Needed only with STORE_CAP_SHARED; may be NULL
+ *			otherwise.
  *	destroy_store(be, dir, spec)
  *			drop what make_store made outside dir (a database, a
  *			key prefix); NULL when there is nothing to drop.
