@@ -105,7 +105,8 @@ check: deps
 
 check-asan: deps
 	$(MAKE) BUILD=build-asan CFLAGS="$(ASAN_FLAGS)" LDFLAGS="-fsanitize=address,undefined" tests
-	BUILD=build-asan ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	BUILD=build-asan CK_TIMEOUT_MULTIPLIER=4 \
+	  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 tests/run-all
 
 FUZZ_BUILD := build-fuzz
