@@ -235,7 +235,7 @@ main(int argc, char **argv)
 {
     DAEMON_OPTS opts;
     char err[256];
-    const char *queue_dir;
+    char *queue_dir;
 
     msg_init(PROCESS_NAME, NULL);
     if (daemon_opts_parse(argc, argv, &opts, err, sizeof(err)) < 0)
@@ -254,6 +254,7 @@ main(int argc, char **argv)
     if (chdir(queue_dir) < 0)
         msg_fatal("chdir(\"%s\"): %m", queue_dir);
     drop_privileges(qmgr.cf, &opts, queue_dir);
+    xfree(queue_dir);
     qmgr.path = strbuf_alloc(100);
     qmgr.store = open_store(qmgr.cf);
     qmgr.sched = create_scheduler();

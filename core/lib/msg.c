@@ -160,10 +160,9 @@ send_postlog(const char *prefix, const char *text)
     len = snprintf(line, sizeof(line), "%s %s %s[%ld]: %s%s", stamp,
                    postlog_host, msg_tag_buf, (long) getpid(), prefix, text);
     if (len > 0)
-        (void) send(postlog_fd, line,
-                    (size_t) len < sizeof(line) ? (size_t) len
-                                                : sizeof(line) - 1,
-                    0);
+        (void) send(
+            postlog_fd, line,
+            (size_t) len < sizeof(line) ? (size_t) len : sizeof(line) - 1, 0);
 }
 
 static void
