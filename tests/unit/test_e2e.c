@@ -1129,6 +1129,60 @@ START_TEST(test_kill9)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- fifo */
+
+/*
+ * The fifo form of the master.cf entry: master opens public/qmgr as a FIFO
+ * and pqmgr reads triggers from it (-t fifo) instead of accepting
+ * connections.
+ */
+static int
+public_qmgr_is_fifo(void)
+{
+    char path[E2E_PATH_MAX + 16];
+    struct stat st;
+
+    snprintf(path, sizeof(path), "%s/public/qmgr", box.spool);
+    return stat(path, &st) == 0 && S_ISFIFO(st.st_mode);
+}
+
+static void
+fifo_setup(void)
+{
+    box_setup(&deliver_opts);
+    if (box.ok &&
+        e2e_sh("sed -i 's/^qmgr\\( *\\)unix /qmgr\\1fifo /' %s/master.cf"
+               " && /usr/sbin/postfix -c %s reload >/dev/null 2>&1",
+               box.etc, box.etc) != 0) {
+        box.ok = 0;
+        snprintf(box.why, sizeof(box.why), "cannot switch qmgr to fifo");
+    }
+    for (int i = 0; box.ok && i < 100 && !public_qmgr_is_fifo(); i++)
+        usleep(100000);
+}
+
+START_TEST(test_fifo)
+{
+    pid_t pid;
+
+    box_ready();
+    ck_assert_msg(public_qmgr_is_fifo(), "public/qmgr is not a FIFO");
+    ck_assert_int_eq(e2e_sendmail(&box, "alice@mx.example.test",
+                                  "f1@sink.test f2@sink.test", "fifo"),
+                     0);
+    ck_assert_int_eq(e2e_wait_count(box.sinklog, " DELIVERED ", 2, 30), 2);
+    pid = e2e_qmgr_pid(&box);
+    ck_assert_int_gt(pid, 0);
+    ck_assert_int_eq(e2e_sh("/usr/sbin/postqueue -c %s -f", box.etc), 0);
+    ck_assert_int_eq(
+        e2e_sendmail(&box, "alice@mx.example.test", "f3@sink.test", "fifo 2"),
+        0);
+    ck_assert_int_eq(e2e_wait_count(box.sinklog, " DELIVERED ", 3, 30), 3);
+    ck_assert_int_eq(e2e_qmgr_pid(&box), pid);
+    ck_assert_int_eq(maillog_count("qmgr\\[[0-9]+\\]: (fatal|panic):"), 0);
+}
+END_TEST
+
 /* ---------------------------------------------------------------- suite */
 
 static void
@@ -1155,6 +1209,7 @@ e2e_suite(void)
     add_case(s, "admin", admin_setup, test_admin, 90);
     add_case(s, "robust", robust_setup, test_robust, 90);
     add_case(s, "kill9", kill9_setup, test_kill9, 150);
+    add_case(s, "fifo", fifo_setup, test_fifo, 60);
     return s;
 }
 
