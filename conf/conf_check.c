@@ -183,6 +183,26 @@ scheduler_flag(CHECK *ck)
     return CF_QMGR;
 }
 
+/* check_agent_protocol - the request format pqmgr speaks to agents */
+
+static void
+check_agent_protocol(CHECK *ck)
+{
+    const char *value = cf_get_str(ck->cf, "pqmgr_agent_protocol");
+
+    if (value == NULL) {
+        problem(ck);
+        return;
+    }
+    if (strcmp(value, "3.7") == 0 || strcmp(value, "3.10") == 0)
+        return;
+    cf_fail(ck->cf,
+            "parameter pqmgr_agent_protocol: unknown protocol: %s "
+            "(expected 3.7 or 3.10)%s",
+            value, cf_where_suffix(ck->cf, "pqmgr_agent_protocol"));
+    problem(ck);
+}
+
 int
 cf_validate(CF *cf, void (*report)(const char *why, void *context),
             void *context)
@@ -199,6 +219,7 @@ cf_validate(CF *cf, void (*report)(const char *why, void *context),
         if (cf_param_table[i].flags & which)
             check_param(&ck, cf_param_table + i);
     check_maillog_file(&ck);
+    check_agent_protocol(&ck);
     if (ck.count > 0)
         cf_fail(cf, "%s", strbuf_str(ck.first));
     strbuf_free(ck.first);

@@ -239,6 +239,9 @@ const CF_PARAM cf_param_table[] = {
      "time limit of one queue-store operation"},
     {"pqmgr_metrics_path", CF_TYPE_STR, "", 0, 0, CF_BOTH | CF_PQMGR,
      "file rewritten with Prometheus text metrics; empty: none"},
+    {"pqmgr_agent_protocol", CF_TYPE_STR, "3.7", 1, 0, CF_BOTH | CF_PQMGR,
+     "request format of the installed Postfix's agents and bounce(8): 3.7 "
+     "(3.7 to 3.9) or 3.10 (3.10 and later: \"sendopts\")"},
 };
 
 const size_t cf_param_count =

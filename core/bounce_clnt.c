@@ -12,7 +12,6 @@
 #include <string.h>
 #include <time.h>
 
-
 #include "async_xchg.h"
 #include "attr.h"
 #include "bounce_clnt.h"
@@ -53,6 +52,7 @@ bounce_clnt_conf_default(BOUNCE_CLNT_CONF *c)
     c->async_timeout_ms = BOUNCE_CLNT_ASYNC_TIMEOUT_MS;
     c->verify_neg_cache = 1;
     c->fast_flush_domains = NULL;
+    c->sendopts = 0;
 }
 
 /* Owned copies of the configured service names. */
@@ -80,6 +80,7 @@ bounce_clnt_config(const BOUNCE_CLNT_CONF *c)
                                 ? c->async_timeout_ms
                                 : BOUNCE_CLNT_ASYNC_TIMEOUT_MS;
     conf.verify_neg_cache = c->verify_neg_cache;
+    conf.sendopts = c->sendopts;
     conf.fast_flush_domains =
         c->fast_flush_domains ? set_name(5, c->fast_flush_domains, "") : NULL;
 }
@@ -100,7 +101,8 @@ add_notice(ATTR_LIST *l, int command, const BOUNCE_NOTICE *n)
     attr_list_add_str(l, "queue_name", str_or(n->queue_name, "active"));
     attr_list_add_str(l, "queue_id", str_or(n->queue_id, ""));
     attr_list_add_str(l, "encoding", str_or(n->encoding, ""));
-    attr_list_add_int(l, "smtputf8", (unsigned) n->smtputf8);
+    attr_list_add_int(l, conf.sendopts ? "sendopts" : "smtputf8",
+                      (unsigned) n->smtputf8);
     attr_list_add_str(l, "sender", str_or(n->sender, ""));
     attr_list_add_str(l, "envelope_id", str_or(n->dsn_envid, ""));
     attr_list_add_int(l, "ret_flags", (unsigned) n->dsn_ret);

@@ -121,6 +121,7 @@ typedef struct BOUNCE_CLNT_CONF {
     int ipc_timeout_ms;             /* synchronous steps: $qmgr_ipc_timeout */
     int async_timeout_ms;           /* asynchronous steps: 1000 s */
     int verify_neg_cache;           /* $address_verify_negative_cache */
+    int sendopts;                   /* 3.10+ servers: "sendopts" */
     const char *fast_flush_domains; /* NULL: let flush(8) decide */
 } BOUNCE_CLNT_CONF;
 

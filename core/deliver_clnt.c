@@ -45,6 +45,17 @@ static const ATTR_LIMITS reply_limits = {DELIVER_STRING_MAX, DELIVER_LIST_MAX,
                                          ATTR_HASH_MAX};
 
 static int live_connections;
+static int use_sendopts;
+
+/* Attribute 8: its name and the bits each format knows. */
+#define SMTPUTF8_MASK_37  0x0f
+#define SENDOPTS_MASK_310 0x3f
+
+void
+deliver_clnt_sendopts(int on)
+{
+    use_sendopts = on;
+}
 
 const char *
 deliver_outcome_name(DELIVER_OUTCOME outcome)
@@ -126,7 +137,12 @@ add_header(ATTR_LIST *l, const DELIVER_REQUEST *req)
     attr_list_add_long(l, "size", (unsigned long) req->data_size);
     attr_list_add_str(l, "nexthop", str_or(req->nexthop, ""));
     attr_list_add_str(l, "encoding", str_or(req->encoding, ""));
-    attr_list_add_int(l, "smtputf8", (unsigned) req->smtputf8);
+    if (use_sendopts)
+        attr_list_add_int(l, "sendopts",
+                          (unsigned) req->smtputf8 & SENDOPTS_MASK_310);
+    else
+        attr_list_add_int(l, "smtputf8",
+                          (unsigned) req->smtputf8 & SMTPUTF8_MASK_37);
     attr_list_add_str(l, "sender", str_or(req->sender, ""));
     attr_list_add_str(l, "envelope_id", str_or(req->dsn_envid, ""));
     attr_list_add_int(l, "ret_flags", (unsigned) req->dsn_ret);

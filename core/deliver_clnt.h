@@ -34,6 +34,10 @@
  *		agents are built for the same ABI (spec 3.4).  Exposed for
  *		byte-level tests.
  *	deliver_outcome_name(outcome)	"ok", "defer", "crash", ... (logs)
+ *	deliver_clnt_sendopts(on)	speak to Postfix 3.10 and later agents:
+ *		attribute 8 is "sendopts" (bits 0x3f) instead of 3.7's
+ *		"smtputf8" (bits 0x0f).  Agents scan the header STRICT, so the
+ *		format must match the installed Postfix ($pqmgr_agent_protocol).
  *
  * OUTCOMES (result->outcome) and what the caller does:
  *	DELIVER_OK		well-formed reply, request status 0
@@ -197,5 +201,6 @@ void deliver_clnt_abort(DELIVER_CONN *conn);
 int deliver_clnt_count(void);
 int deliver_clnt_encode(STRBUF *out, const DELIVER_REQUEST *req);
 const char *deliver_outcome_name(DELIVER_OUTCOME outcome);
+void deliver_clnt_sendopts(int on);
 
 #endif

@@ -25,6 +25,7 @@
 #include <event2/event.h>
 
 #include "daemon_opts.h"
+#include "deliver_clnt.h"
 #include "log_status.h"
 #include "master_io.h"
 #include "msg.h"
@@ -184,6 +185,9 @@ setup_clients(CF *cf)
     bconf.verify_service = cf_get_str(cf, "address_verify_service_name");
     bconf.fast_flush_domains = cf_get_str(cf, "fast_flush_domains");
     bconf.ipc_timeout_ms = qmgr.set.ipc_timeout * 1000;
+    bconf.sendopts =
+        strcmp(cf_get_str(cf, "pqmgr_agent_protocol"), "3.10") == 0;
+    deliver_clnt_sendopts(bconf.sendopts);
     bounce_clnt_config(&bconf);
     (void) cf_get_int(cf, "delay_logging_resolution_limit", &resolution);
     log_status_config(

@@ -31,6 +31,60 @@ typedef struct DELIVERY {
     DELIVER_RCPT *rcpts;
 } DELIVERY;
 
+/* SMTPUTF8 bits the queue manager adds per request (postfix-ipc.md 3.6). */
+#define SMTPUTF8_FLAG_SENDER    4
+#define SMTPUTF8_FLAG_RECIPIENT 8
+
+/* Non-ASCII and valid UTF-8 (no overlong forms, no surrogates). */
+static int
+utf8_non_ascii(const char *text)
+{
+    const unsigned char *cp = (const unsigned char *) text;
+    int non_ascii = 0;
+
+    while (*cp) {
+        int len = *cp < 0x80             ? 1
+                  : (*cp & 0xe0) == 0xc0 ? 2
+                  : (*cp & 0xf0) == 0xe0 ? 3
+                  : (*cp & 0xf8) == 0xf0 ? 4
+                                         : 0;
+        unsigned code;
+
+        if (len == 0 || (len == 2 && *cp < 0xc2) || *cp > 0xf4)
+            return 0;
+        code = len == 1 ? *cp : *cp & (0x7f >> len);
+        for (int i = 1; i < len; i++) {
+            if ((cp[i] & 0xc0) != 0x80)
+                return 0;
+            code = (code << 6) | (cp[i] & 0x3f);
+        }
+        if ((len == 3 && code < 0x800) || (len == 4 && code < 0x10000) ||
+            (code >= 0xd800 && code <= 0xdfff) || code > 0x10ffff)
+            return 0;
+        non_ascii |= len > 1;
+        cp += len;
+    }
+    return non_ascii;
+}
+
+static int
+smtputf8_bits(const QMGR_MESSAGE *m, const SCHED_ENTRY *entry)
+{
+    int bits = m->qf->smtputf8;
+
+    if (!m->qmgr->set.smtputf8_enable)
+        return bits;
+    for (int i = 0; i < entry->rcpt_count; i++) {
+        if (utf8_non_ascii(entry->rcpts[i].address)) {
+            bits |= SMTPUTF8_FLAG_RECIPIENT;
+            if (m->qf->verp_delims)
+                bits |= SMTPUTF8_FLAG_SENDER;
+            break;
+        }
+    }
+    return bits;
+}
+
 static int
 request_flags(const QMGR_MESSAGE *m, const SCHED_ENTRY *entry)
 {
@@ -59,7 +113,7 @@ build_request(DELIVERY *d)
     r->data_size = qf->cont_length;
     r->nexthop = entry->queue->nexthop;
     r->encoding = qf->encoding;
-    r->smtputf8 = qf->smtputf8;
+    r->smtputf8 = smtputf8_bits(m, entry);
     r->sender = qf->sender;
     r->dsn_envid = qf->dsn_envid;
     r->dsn_ret = qf->dsn_ret;

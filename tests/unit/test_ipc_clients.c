@@ -501,6 +501,37 @@ START_TEST(test_encode_delivery_requests)
 }
 END_TEST
 
+/* Postfix 3.10 renamed attribute 8 and widened its bits. */
+START_TEST(test_encode_sendopts)
+{
+    static const char smtputf8_37[] = "smtputf8\0"
+                                      "15\0";
+    static const char sendopts_310[] = "sendopts\0"
+                                       "63\0";
+    DELIVER_RCPT r = {100, "", 0, "", "a@example.net"};
+    DELIVER_REQUEST req;
+    STRBUF *got = strbuf_alloc(600);
+
+    memset(&req, 0, sizeof(req));
+    req.queue_id = "ABCDEF";
+    req.smtputf8 = 0xff;
+    req.rcpt = &r;
+    req.rcpt_count = 1;
+    ck_assert_int_eq(deliver_clnt_encode(got, &req), 0);
+    ck_assert_ptr_nonnull(
+        memmem(got->data, got->len, smtputf8_37, sizeof(smtputf8_37) - 1));
+    ck_assert_ptr_null(memmem(got->data, got->len, "sendopts", 8));
+    deliver_clnt_sendopts(1);
+    strbuf_reset(got);
+    ck_assert_int_eq(deliver_clnt_encode(got, &req), 0);
+    deliver_clnt_sendopts(0);
+    ck_assert_ptr_nonnull(
+        memmem(got->data, got->len, sendopts_310, sizeof(sendopts_310) - 1));
+    ck_assert_ptr_null(memmem(got->data, got->len, "smtputf8", 8));
+    strbuf_free(got);
+}
+END_TEST
+
 START_TEST(test_encode_defer_append)
 {
     /* Values of defer-append.txt. */
@@ -1807,6 +1838,7 @@ ipc_suite(void)
 
     tc = tcase_create("encode");
     tcase_add_test(tc, test_encode_delivery_requests);
+    tcase_add_test(tc, test_encode_sendopts);
     tcase_add_test(tc, test_encode_defer_append);
     tcase_add_test(tc, test_encode_bounce_flush);
     tcase_add_test(tc, test_encode_resolve_rewrite);
