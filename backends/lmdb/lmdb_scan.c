@@ -57,9 +57,10 @@ lmdb_scan_open(STORE *store, int queue, int flags)
     }
     if (lmdb_ready(lm) != STORE_OK)
         return NULL;
+    /* A failed reconcile leaves the index as it was: scan what it has. */
     if (queue == STORE_Q_DEFERRED &&
         lmdb_reconcile(lm, LMDB_INDEXED, 1) != STORE_OK)
-        return NULL;
+        msg_warn("%s", store_error(store));
     scan = xcalloc(1, sizeof(*scan));
     scan->scan.store = store;
     scan->scan.queue = queue;
@@ -157,7 +158,7 @@ add_early(LMDB_SCAN *scan, const char *id)
     scan->early[scan->early_count++] = xstrdup(id);
 }
 
-/* Check one due entry; 1 when it is a candidate (cand filled in). */
+/* Check one due entry; 1 when it is a candidate (*when: its due time). */
 static int
 check_entry(LMDB_SCAN *scan, const LMDB_REC *rec, LMDB_BATCH *batch,
             time_t limit, time_t *when)

@@ -595,6 +595,47 @@ START_TEST(test_rebuild_when_format_differs)
 END_TEST
 
 /*
+ * A record LMDB reads back fine but that does not decode: damage found in
+ * operation.  The call says STORE_RETRY; the next call rebuilds the index.
+ */
+START_TEST(test_rebuild_when_record_damaged)
+{
+    MDB_env *env;
+    MDB_txn *txn;
+    MDB_dbi msg;
+    MDB_val key, val = {5, "junk!"};
+    STORE_SCAN *scan;
+    STORE_CAND cand[16];
+    int count;
+
+    make_mixed(&q);
+    q_open(&q);
+    q_close(&q);
+    ck_assert_int_eq(mdb_env_create(&env), 0);
+    ck_assert_int_eq(mdb_env_set_maxdbs(env, 8), 0);
+    ck_assert_int_eq(mdb_env_open(env, q.index_dir, 0, 0600), 0);
+    ck_assert_int_eq(mdb_txn_begin(env, NULL, 0, &txn), 0);
+    ck_assert_int_eq(mdb_dbi_open(txn, "msg", 0, &msg), 0);
+    key.mv_data = mixed[0];
+    key.mv_size = strlen(mixed[0]);
+    ck_assert_int_eq(mdb_put(txn, msg, &key, &val, 0), 0);
+    ck_assert_int_eq(mdb_txn_commit(txn), 0);
+    mdb_env_close(env);
+
+    q_open(&q);
+    ck_assert_uint_eq(counters(&q)->rebuilds, 0);
+    lmdb_store_set_sweep(q.store, 0, 0);
+    ck_assert_ptr_nonnull(scan = store_scan_open(q.store, STORE_Q_DEFERRED, 0));
+    ck_assert_int_eq(store_scan_next(scan, cand, 16, &count), STORE_RETRY);
+    ck_assert_ptr_nonnull(strstr(store_error(q.store), "rebuilt"));
+    store_scan_close(scan);
+    assert_mixed_due(&q);
+    ck_assert_uint_eq(counters(&q)->rebuilds, 1);
+    assert_index_true(&q);
+}
+END_TEST
+
+/*
  * Behind the index's back.
  */
 
@@ -1276,6 +1317,7 @@ lmdb_suite(void)
     tcase_add_test(tc, test_rebuild_when_missing);
     tcase_add_test(tc, test_rebuild_when_garbage);
     tcase_add_test(tc, test_rebuild_when_format_differs);
+    tcase_add_test(tc, test_rebuild_when_record_damaged);
     tcase_add_test(tc, test_moves_behind_its_back);
     tcase_add_test(tc, test_scan_checks_each_candidate);
     tcase_add_test(tc, test_sweep_finds_touched_file);
