@@ -191,6 +191,8 @@ e2e_qmgr_program(E2E_BOX *box, char *path, size_t len)
     return 0;
 }
 
+const char *e2e_store_kind = "spool";
+
 static int
 e2e_sandbox_create(E2E_BOX *box, const E2E_OPTS *opts, const char *qmgr)
 {
@@ -203,6 +205,9 @@ e2e_sandbox_create(E2E_BOX *box, const E2E_OPTS *opts, const char *qmgr)
         strbuf_addf(cmd, " --smtpd-port %d", box->smtpd_port);
     for (int i = 0; i < E2E_MAX_SETS && opts->sets[i]; i++)
         strbuf_addf(cmd, " --set '%s'", opts->sets[i]);
+    if (strcmp(e2e_store_kind, "lmdb") == 0)
+        strbuf_addf(cmd, " --set 'pqmgr_queue_store=lmdb:%s/data/pqmgr-index'",
+                    box->dir);
     strbuf_addstr(cmd, " >/dev/null");
     status = e2e_sh("%s", strbuf_str(cmd));
     strbuf_free(cmd);

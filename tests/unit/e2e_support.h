@@ -96,6 +96,9 @@ typedef struct E2E_TOTALS {
 
 typedef struct E2E_SMTP E2E_SMTP;
 
+/* The queue store of the instances made from now on: "spool" or "lmdb". */
+extern const char *e2e_store_kind;
+
 int e2e_box_create(E2E_BOX *box, const E2E_OPTS *opts);
 void e2e_box_destroy(E2E_BOX *box);
 int e2e_rules(const E2E_BOX *box, const char *text);

@@ -1198,9 +1198,9 @@ add_case(Suite *s, const char *name, void (*setup)(void), const TTest *test,
 }
 
 static Suite *
-e2e_suite(void)
+e2e_suite(const char *name)
 {
-    Suite *s = suite_create("e2e");
+    Suite *s = suite_create(name);
 
     add_case(s, "deliver", deliver_setup, test_deliver, 60);
     add_case(s, "backoff", backoff_setup, test_backoff, 90);
@@ -1213,15 +1213,24 @@ e2e_suite(void)
     return s;
 }
 
+/* The whole suite once per queue store that keeps Postfix's files. */
 int
 main(void)
 {
-    SRunner *sr = srunner_create(e2e_suite());
-    int failed;
+    static const char *const stores[] = {"spool", "lmdb"};
+    int failed = 0;
 
     signal(SIGPIPE, SIG_IGN);
-    srunner_run_all(sr, CK_ENV);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
+    for (size_t i = 0; i < sizeof(stores) / sizeof(stores[0]); i++) {
+        char name[32];
+        SRunner *sr;
+
+        snprintf(name, sizeof(name), "e2e on %s", stores[i]);
+        e2e_store_kind = stores[i];
+        sr = srunner_create(e2e_suite(name));
+        srunner_run_all(sr, CK_ENV);
+        failed += srunner_ntests_failed(sr);
+        srunner_free(sr);
+    }
     return failed ? 1 : 0;
 }
