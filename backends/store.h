@@ -287,6 +287,9 @@ typedef enum STORE_ACTION {
 typedef struct STORE_OUTCOME {
     STORE_ACTION action;
     time_t next_attempt; /* STORE_DEFER, STORE_BACK */
+    int logs_gone;       /* STORE_REMOVE: the caller knows that no defer,
+                          * bounce or trace log is left, so the store need
+                          * not look for them; 0 = remove any there are */
 } STORE_OUTCOME;
 
 /* One recipient in a listing. */

@@ -24,6 +24,7 @@ struct ASYNC_XCHG {
     void *context;
     SOCKBUF *sb;
     struct event *ev;
+    short armed; /* EV_READ or EV_WRITE */
     ASYNC_XCHG_PHASE phase;
     long deadline; /* of the current phase, monotonic ms */
     ASYNC_XCHG_RESULT result;
@@ -49,7 +50,11 @@ now_ms(void)
 
 static void xchg_event(evutil_socket_t fd, short what, void *arg);
 
-/* Wait for what on the socket until the phase deadline. */
+/*
+ * Wait for what on the socket until the phase deadline.  The event is
+ * persistent and re-assigned only when what changes, so that re-arming for
+ * more input or a new deadline costs no epoll_ctl() and no allocation.
+ */
 static void
 arm(ASYNC_XCHG *x, short what)
 {
@@ -60,9 +65,15 @@ arm(ASYNC_XCHG *x, short what)
         left = 0;
     tv.tv_sec = left / 1000;
     tv.tv_usec = (left % 1000) * 1000;
-    if (x->ev)
-        event_free(x->ev);
-    x->ev = event_new(x->base, sockbuf_fd(x->sb), what, xchg_event, x);
+    if (x->ev == NULL) {
+        x->ev = event_new(x->base, sockbuf_fd(x->sb), what | EV_PERSIST,
+                          xchg_event, x);
+    } else if (x->armed != what) {
+        event_del(x->ev);
+        event_assign(x->ev, x->base, sockbuf_fd(x->sb), what | EV_PERSIST,
+                     xchg_event, x);
+    }
+    x->armed = what;
     event_add(x->ev, &tv);
 }
 
@@ -147,12 +158,26 @@ read_step(ASYNC_XCHG *x, short what)
     return got;
 }
 
+/* Write what the socket takes now; wait for room only if it is full. */
+static void
+write_request(ASYNC_XCHG *x)
+{
+    int ret;
+
+    if ((ret = sockbuf_flush(x->sb)) < 0)
+        finish(x, AX_WRITE, AX_IO, strerror(errno));
+    else if (ret == 0)
+        start_phase(x, AX_WRITE, x->limits.write_ms, EV_WRITE);
+    else
+        start_phase(x, AX_REPLY, x->limits.reply_ms, EV_READ);
+}
+
 static void
 send_request(ASYNC_XCHG *x)
 {
     switch (x->ops->request(x->context, sockbuf_out(x->sb))) {
         case AX_SEND:
-            start_phase(x, AX_WRITE, x->limits.write_ms, EV_WRITE);
+            write_request(x);
             return;
         case AX_DECLINE:
             finish(x, AX_DECLINED, AX_NO_PROBLEM, "");
@@ -198,21 +223,11 @@ on_announce(ASYNC_XCHG *x, short what)
 static void
 on_writable(ASYNC_XCHG *x, short what)
 {
-    int ret;
-
     if (!(what & EV_WRITE)) {
         finish(x, AX_WRITE, AX_TIMEOUT, strerror(ETIMEDOUT));
         return;
     }
-    if ((ret = sockbuf_flush(x->sb)) < 0) {
-        finish(x, AX_WRITE, AX_IO, strerror(errno));
-        return;
-    }
-    if (ret == 0) {
-        arm(x, EV_WRITE);
-        return;
-    }
-    start_phase(x, AX_REPLY, x->limits.reply_ms, EV_READ);
+    write_request(x);
 }
 
 static void

@@ -33,6 +33,10 @@ qmgr_checkin(QMGR_MESSAGE *m, STORE_ACTION action, time_t when)
 
     outcome.action = action;
     outcome.next_attempt = when;
+    /* Like Postfix's qmgr: by the time a message is removed, bounce(8) has
+     * deleted the logs it sent reports from and the defer log went at
+     * activation (start-up recovery removes any orphan left by a crash). */
+    outcome.logs_gone = action == STORE_REMOVE;
     status = store_checkin(m->qmgr->store, m->claim, &outcome);
     if (status != STORE_OK && status != STORE_GONE)
         msg_warn("%s: cannot record outcome: %s", m->claim->id,

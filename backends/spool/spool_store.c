@@ -290,7 +290,7 @@ checkin_move(SPOOL_STORE *sp, STORE_CLAIM *claim, const char *to, time_t when,
 
 /* The file goes first, then its logs (see spool_delete()). */
 static STORE_STATUS
-checkin_remove(SPOOL_STORE *sp, STORE_CLAIM *claim)
+checkin_remove(SPOOL_STORE *sp, STORE_CLAIM *claim, int logs_gone)
 {
     STORE_STATUS status;
 
@@ -308,7 +308,8 @@ checkin_remove(SPOOL_STORE *sp, STORE_CLAIM *claim)
                                    strbuf_str(sp->path_a));
         }
     }
-    if (spool_remove_logs(sp, claim->id, "spool:checkin:unlink-log") < 0)
+    if (!logs_gone &&
+        spool_remove_logs(sp, claim->id, "spool:checkin:unlink-log") < 0)
         return store_set_error(&sp->store, STORE_UNAVAIL, "remove %s: %m",
                                strbuf_str(sp->path_a));
     return STORE_OK;
@@ -321,7 +322,7 @@ spool_checkin(STORE *store, STORE_CLAIM *claim, const STORE_OUTCOME *outcome)
 
     switch (outcome->action) {
         case STORE_REMOVE:
-            return checkin_remove(sp, claim);
+            return checkin_remove(sp, claim, outcome->logs_gone);
         case STORE_DEFER:
             return checkin_move(sp, claim, "deferred", outcome->next_attempt,
                                 1);

@@ -21,6 +21,7 @@
 #include "xalloc.h"
 
 #define SOCKBUF_READ_SIZE 16384
+#define SOCKBUF_MIN_ROOM  256
 
 struct SOCKBUF {
     int fd;
@@ -129,10 +130,15 @@ sockbuf_fill(SOCKBUF *sb)
         errno = ENOBUFS;
         return -1;
     }
-    room = sb->max_input - strbuf_len(sb->in);
-    if (room > SOCKBUF_READ_SIZE)
-        room = SOCKBUF_READ_SIZE;
-    strbuf_reserve(sb->in, room);
+    /* Read into the room there is; grow only when it runs short (replies
+     * are small: reserving a whole read size each time costs a malloc). */
+    room = sb->in->cap - sb->in->len - 1;
+    if (room < SOCKBUF_MIN_ROOM) {
+        strbuf_reserve(sb->in, SOCKBUF_READ_SIZE);
+        room = sb->in->cap - sb->in->len - 1;
+    }
+    if (room > sb->max_input - strbuf_len(sb->in))
+        room = sb->max_input - strbuf_len(sb->in);
     do {
         got = read(sb->fd, sb->in->data + sb->in->len, room);
     } while (got < 0 && errno == EINTR);

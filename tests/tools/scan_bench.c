@@ -344,7 +344,7 @@ cycle_main(int argc, char **argv)
     unsigned long commits = 0;
     STORE_STATUS status;
     STORE_CAND cand[100];
-    STORE_OUTCOME outcome = {STORE_DEFER, 0};
+    STORE_OUTCOME outcome = {STORE_DEFER, 0, 0};
     STORE_SCAN *scan;
     STORE_ENV env;
     CLOCKS a, b;

@@ -456,6 +456,7 @@ checkin(CTX *c, STORE_CLAIM *claim, STORE_ACTION action, time_t next)
     STORE_OUTCOME outcome;
     STORE_STATUS status;
 
+    memset(&outcome, 0, sizeof(outcome));
     outcome.action = action;
     outcome.next_attempt = next;
     status = store_checkin(c->store, claim, &outcome);
@@ -2157,6 +2158,7 @@ op_checkin(CTX *c, CRASH_STATE *s)
 {
     STORE_OUTCOME outcome;
 
+    memset(&outcome, 0, sizeof(outcome));
     outcome.action = s->crash->action;
     outcome.next_attempt =
         time(NULL) + (outcome.action == STORE_BACK ? 60 : 3600);
@@ -2440,7 +2442,7 @@ START_TEST(test_shared_fencing)
 {
     CTX_OPTS o = default_opts;
     STORE_CLAIM *a_claim, *b_claim;
-    STORE_OUTCOME outcome;
+    STORE_OUTCOME outcome = {0};
     STORE_LEASE lease;
     STORE_CAND cand;
     uint64_t epoch;

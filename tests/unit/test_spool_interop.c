@@ -216,7 +216,7 @@ claim_id(STORE *store, int queue, const char *id)
 static STORE_STATUS
 checkin(STORE *store, STORE_CLAIM *claim, STORE_ACTION action, time_t next)
 {
-    STORE_OUTCOME outcome = {action, next};
+    STORE_OUTCOME outcome = {action, next, 0};
     STORE_STATUS status = store_checkin(store, claim, &outcome);
 
     store_claim_free(claim);

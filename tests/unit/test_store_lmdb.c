@@ -914,7 +914,7 @@ op_claim_defer(Q *c)
 {
     STORE_CLAIM *claim;
     STORE_CAND cand;
-    STORE_OUTCOME outcome = {STORE_DEFER, 0};
+    STORE_OUTCOME outcome = {STORE_DEFER, 0, 0};
 
     snprintf(cand.id, sizeof(cand.id), "%s", crash_id);
     cand.queue = STORE_Q_DEFERRED;
@@ -1123,7 +1123,7 @@ START_TEST(test_deferred_scan_is_o_due)
     for (int i = 0; i < DUE; i++) {
         STORE_CAND cand;
         STORE_CLAIM *claim;
-        STORE_OUTCOME outcome = {STORE_DEFER, time(NULL) - 10};
+        STORE_OUTCOME outcome = {STORE_DEFER, time(NULL) - 10, 0};
 
         set_id(cand.id, ids[i]);
         cand.queue = STORE_Q_DEFERRED;
@@ -1204,7 +1204,7 @@ START_TEST(test_handle_used_after_fork)
         /* The child uses the parent's handle: it must open its own env. */
         STORE_CLAIM *claim;
         STORE_CAND cand;
-        STORE_OUTCOME outcome = {STORE_DEFER, time(NULL) + 7200};
+        STORE_OUTCOME outcome = {STORE_DEFER, time(NULL) + 7200, 0};
         IDS ids;
 
         scan_ids(q.store, STORE_Q_DEFERRED, 0, &ids);
@@ -1240,7 +1240,7 @@ START_TEST(test_two_handles_share_env)
     STORE *other;
     STORE_CLAIM *claim;
     STORE_CAND cand;
-    STORE_OUTCOME outcome = {STORE_DEFER, 0};
+    STORE_OUTCOME outcome = {STORE_DEFER, 0, 0};
     IDS ids;
 
     make_mixed(&q);

@@ -162,7 +162,7 @@ claim(SPOOL_T *t, int queue, const char *id)
 static void
 check_in(SPOOL_T *t, STORE_CLAIM *c, STORE_ACTION action, time_t next)
 {
-    STORE_OUTCOME outcome = {action, next};
+    STORE_OUTCOME outcome = {action, next, 0};
 
     ck_assert_int_eq(store_checkin(t->store, c, &outcome), STORE_OK);
     store_claim_free(c);
