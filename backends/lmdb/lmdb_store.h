@@ -128,8 +128,8 @@
 
 #define LMDB_FORMAT_VERSION  1
 #define LMDB_INITIAL_MAPSIZE (64UL << 20)
-#define LMDB_SWEEP_NAMES     10000
-#define LMDB_SWEEP_ENTRIES   1000
+#define LMDB_SWEEP_NAMES     1000
+#define LMDB_SWEEP_ENTRIES   100
 #define LMDB_BATCH_LIMIT     4000 /* changes per transaction in big merges */
 #define LMDB_PATH_MAX        (STORE_ID_MAX + 64)
 
