@@ -34,7 +34,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define IN_SIZE 65536
+#define IN_SIZE  65536
 #define OUT_SIZE 16384
 #define GREETING "220 sink.bench.test ESMTP\r\n"
 
@@ -53,13 +53,15 @@ typedef struct CONN {
 static volatile sig_atomic_t stop;
 static long n_messages, n_recipients, n_sessions;
 
-static void on_signal(int sig)
+static void
+on_signal(int sig)
 {
     (void) sig;
     stop = 1;
 }
 
-static long now_ms(void)
+static long
+now_ms(void)
 {
     struct timespec ts;
 
@@ -67,7 +69,8 @@ static long now_ms(void)
     return (long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void write_status(int fd)
+static void
+write_status(int fd)
 {
     char buf[96];
     int len = snprintf(buf, sizeof(buf), "%ld %ld %ld\n", n_messages,
@@ -78,7 +81,8 @@ static void write_status(int fd)
         perror("sink: write status");
 }
 
-static void reply(CONN *c, const char *text)
+static void
+reply(CONN *c, const char *text)
 {
     size_t len = strlen(text);
 
@@ -88,7 +92,8 @@ static void reply(CONN *c, const char *text)
     }
 }
 
-static void command(CONN *c, char *line)
+static void
+command(CONN *c, char *line)
 {
     if (strncasecmp(line, "EHLO", 4) == 0)
         reply(c, "250-sink.bench.test\r\n250-PIPELINING\r\n250-8BITMIME\r\n"
@@ -117,7 +122,8 @@ static void command(CONN *c, char *line)
 }
 
 /* Handle every complete line in the input buffer. */
-static void process_input(CONN *c)
+static void
+process_input(CONN *c)
 {
     size_t start = 0;
     char *nl;
@@ -150,7 +156,8 @@ static void process_input(CONN *c)
         c->in_len = 0;
 }
 
-static void close_conn(int ep, CONN *c)
+static void
+close_conn(int ep, CONN *c)
 {
     epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
     close(c->fd);
@@ -158,7 +165,8 @@ static void close_conn(int ep, CONN *c)
 }
 
 /* Write pending output; 0 when done, 1 when some is left, -1 on error. */
-static int flush_output(CONN *c)
+static int
+flush_output(CONN *c)
 {
     size_t done = 0;
 
@@ -179,7 +187,8 @@ static int flush_output(CONN *c)
     return c->out_len > 0;
 }
 
-static void watch(int ep, CONN *c, unsigned events, int op)
+static void
+watch(int ep, CONN *c, unsigned events, int op)
 {
     struct epoll_event ev = {.events = events, .data.ptr = c};
 
@@ -189,7 +198,8 @@ static void watch(int ep, CONN *c, unsigned events, int op)
     }
 }
 
-static void accept_all(int ep, CONN *l)
+static void
+accept_all(int ep, CONN *l)
 {
     for (;;) {
         int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
@@ -211,7 +221,8 @@ static void accept_all(int ep, CONN *l)
     }
 }
 
-static void serve(int ep, CONN *c, unsigned events)
+static void
+serve(int ep, CONN *c, unsigned events)
 {
     int left;
 
@@ -235,7 +246,8 @@ static void serve(int ep, CONN *c, unsigned events)
     watch(ep, c, left ? EPOLLIN | EPOLLOUT : EPOLLIN, EPOLL_CTL_MOD);
 }
 
-static int listen_on(const char *addr, int port)
+static int
+listen_on(const char *addr, int port)
 {
     struct sockaddr_in sin = {.sin_family = AF_INET,
                               .sin_port = htons((unsigned short) port)};
@@ -260,7 +272,8 @@ static int listen_on(const char *addr, int port)
     return fd;
 }
 
-int main(int argc, char **argv)
+int
+main(int argc, char **argv)
 {
     struct rlimit rl;
     struct sigaction sa;

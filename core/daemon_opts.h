@@ -38,7 +38,7 @@ typedef struct DAEMON_OPTS {
     int socket_count;
     const char *service_name;
     const char *endpoint_type;
-    char **overrides;          /* "name=value" strings */
+    char **overrides; /* "name=value" strings */
     size_t override_count;
 } DAEMON_OPTS;
 
