@@ -6,6 +6,8 @@
 #   make fuzz         build the libFuzzer targets and run each for FUZZ_SECONDS
 #   make demo         pqmgr under a real Postfix sandbox, mail flowing
 #   make bench        benchmarks against Postfix's qmgr/oqmgr
+#   make parity       the behaviour-parity suite against Postfix's qmgr/oqmgr
+#                     (not yet part of make check: see docs/parity.md)
 #   make install      into $(DESTDIR)$(PREFIX)
 #   make format       clang-format every C file in place
 #
@@ -50,7 +52,7 @@ PROGRAMS  := $(BUILD)/pqmgr $(BUILD)/pqctl $(BUILD)/pqmigrate
 TESTS     := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(TEST_SRCS))
 TEST_TOOLS := $(patsubst tests/tools/%.c,$(BUILD)/tools/%,$(wildcard tests/tools/*.c))
 
-.PHONY: all check check-asan fuzz demo bench install format deps tests clean
+.PHONY: all check check-asan fuzz demo bench parity install format deps tests clean
 
 all: $(PROGRAMS) $(TEST_TOOLS)
 
@@ -128,6 +130,15 @@ demo: deps all
 
 bench: deps all
 	bench/run
+
+PARITY_TEST := $(BUILD)/parity/test_parity
+
+$(PARITY_TEST): $(BUILD)/obj/tests/parity/test_parity.o $(LINK_LIBS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(CHECK_LIBS)
+
+parity: deps all $(PARITY_TEST)
+	PQ_TOP=$(CURDIR) PQ_BUILD=$(BUILD) CK_DEFAULT_TIMEOUT=150 $(PARITY_TEST)
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/lib/pqmgr
