@@ -97,11 +97,11 @@ START_TEST(test_scenario)
 
     ck_assert_msg(workdir[0] != 0, "no work directory");
     snprintf(out, sizeof(out), "%s/out.txt", workdir);
-    snprintf(cmd, sizeof(cmd),
-             "setsid tests/parity/run --only %s --workdir '%s' %s > '%s' 2>&1 & "
-             "echo $! > '%s/runner.pid'; wait $!",
-             name, workdir, getenv("PARITY_KEEP") ? "--keep" : "", out,
-             workdir);
+    snprintf(
+        cmd, sizeof(cmd),
+        "setsid tests/parity/run --only %s --workdir '%s' %s > '%s' 2>&1 & "
+        "echo $! > '%s/runner.pid'; wait $!",
+        name, workdir, getenv("PARITY_KEEP") ? "--keep" : "", out, workdir);
     status = system(cmd);
     ck_assert_msg((fp = fopen(out, "r")) != NULL, "no runner output");
     while (fgets(line, sizeof(line), fp) != NULL) {
