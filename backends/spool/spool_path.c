@@ -12,31 +12,18 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 #include <unistd.h>
 #include <sys/stat.h>
 
 #include "queue_id.h"
+#include "queue_path.h"
 #include "spool.h"
 
 int
 spool_is_hashed(SPOOL_STORE *sp, const char *queue)
 {
-    const char *list = sp->store.env.hash_queues;
-    size_t len = strlen(queue);
-
-    if (list == NULL || sp->store.env.hash_depth <= 0)
-        return 0;
-    while (*list) {
-        size_t span;
-
-        list += strspn(list, ", \t\r\n");
-        span = strcspn(list, ", \t\r\n");
-        if (span == len && strncasecmp(list, queue, len) == 0)
-            return 1;
-        list += span;
-    }
-    return 0;
+    return sp->store.env.hash_depth > 0 &&
+           queue_path_hashed(sp->store.env.hash_queues, queue);
 }
 
 void
