@@ -24,61 +24,29 @@
  * failure 0, the first failure lowers the window by 2.  The hysteresis is
  * fixed at 1.
  */
-#include <limits.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
+#include "feedback.h"
 #include "msg.h"
 #include "sched_impl.h"
 
 #define FEEDBACK_HYSTERESIS 1.0
 
-static int
-in_range(double val, double low, double high)
-{
-    return val >= low && val <= high;
-}
-
+/* The syntax is main.cf's; conf/feedback.c parses it for both. */
 int
 sched_feedback_parse(const char *name, const char *value, SCHED_FEEDBACK *fb)
 {
-    double num;
-    double denom;
-    char slash[2];
-    char denom_str[30 + 1];
-    char junk;
-    int ok = 0;
+    CF_FEEDBACK parsed;
+    int ret = cf_feedback_parse(value, &parsed);
 
-    memset(fb, 0, sizeof(*fb));
-    switch (sscanf(value, "%lf %1[/] %30s%c", &num, slash, denom_str, &junk)) {
-        case 1:
-            fb->numerator = num;
-            fb->denominator = 1;
-            ok = in_range(num, 0, 1);
-            break;
-        case 3:
-            if (strcasecmp(denom_str, "concurrency") == 0) {
-                fb->numerator = num;
-                fb->per_concurrency = 1;
-                ok = in_range(num, 0, 1);
-            } else if (in_range(num, 0, INT_MAX) &&
-                       sscanf(denom_str, "%lf%c", &denom, &junk) == 1 &&
-                       in_range(denom, 1.0 / INT_MAX, INT_MAX)) {
-                fb->numerator = num;
-                fb->denominator = denom;
-                ok = in_range(num / denom, 0, 1);
-            }
-            break;
-    }
-    if (!ok) {
+    if (ret < 0)
         msg_warn("%s: ignoring malformed or unreasonable feedback: %s", name,
                  value);
-        fb->numerator = fb->denominator = 1;
-        fb->per_concurrency = 0;
-        return -1;
-    }
-    return 0;
+    fb->numerator = parsed.base;
+    fb->denominator = 1;
+    fb->per_concurrency = parsed.per_concurrency;
+    return ret;
 }
 
 /* The configured base value, or 1 when it is not in [0,1]. */
@@ -91,7 +59,7 @@ feedback_base(const SCHED_FEEDBACK *fb)
         base = fb->numerator;
     else
         base = fb->numerator / fb->denominator;
-    return in_range(base, 0, 1) ? base : 1;
+    return base >= 0 && base <= 1 ? base : 1;
 }
 
 double
