@@ -10,16 +10,28 @@ the scenario file says, replies (3.9) and appends one JSON line to the trace
 file.
 
 Usage: script-agent.py --queue DIR --transport NAME --scenario FILE --trace FILE
+                       [--control DIR]
 
-Scenario (JSON): {"serial": false, "rules": [RULE...], "default": RULE}
+Scenario (JSON): {"serial": false, "greeting": GREETING, "rules": [RULE...],
+                  "default": RULE}
   serial     serve one connection at a time (as master.cf maxproc 1 would)
+  GREETING   {"sleep": seconds before the announcement,
+              "close_first": N (the first N connections are closed without
+                                an announcement: a bad greeting)}
   RULE       {"domain": D | "rcpt": R (optional match; none = any),
               "first": N (only the first N matching requests),
+              "until": S (only while the agent is younger than S seconds),
               "sleep": seconds before replying,
-              "action": "ok" | "defer" | "bounce" | "drop",
+              "hold": true (wait for a release, see below),
+              "action": "ok" | "defer" | "hop" | "bounce" | "drop",
               "hop": "4.4.1 reason"  (defer only: a hop status, i.e. a
                                       connection-level failure that gives
-                                      the destination negative feedback)}
+                                      the destination negative feedback;
+                                      action "hop" is defer with a default
+                                      hop status)}
+  Held requests are released in arrival order by lines of CONTROL/release:
+  the k-th held request waits until that file has k lines, and its line
+  (an action name or a JSON rule) then replaces the rule it matched.
   ok      every recipient is marked done ('D' at its offset in the queue
           file, under a shared flock, as deliver_completed does), status 0
   defer   a defer(8) APPEND per recipient (defer log), status -1
@@ -28,13 +40,20 @@ Scenario (JSON): {"serial": false, "rules": [RULE...], "default": RULE}
 Trace line: {"t0","t1" (monotonic start/end), "qid", "nexthop", "sender",
   "flags", "rcpts", "conc" (requests in progress on this transport, this
   one included, when it arrived), "dconc" (the same for its nexthop),
-  "action"}.
+  "tc" (time the connection was accepted), "tg" (time of the greeting),
+  "pending" (connections waiting for their greeting when this one was
+  accepted, itself included), "transport", "action"}.
+With --control, CONTROL/arrivals.jsonl gets one line per request when it
+arrives ({"t","qid","nexthop","rcpts","conc","dconc"}) and one line per
+connection closed without a greeting ({"t","event":"no-greeting"}).
 """
 import argparse, fcntl, json, os, socket, sys, threading, time
 
 lock = threading.Lock()
-busy = {"all": 0}
+busy = {"all": 0, "greeting": 0}
 hits = {}
+held = {"next": 0}
+START = time.monotonic()
 
 
 def read_list(f):
@@ -113,6 +132,8 @@ def choose(scenario, nexthop, rcpts):
             continue
         if "rcpt" in rule and rule["rcpt"] not in rcpts:
             continue
+        if "until" in rule and time.monotonic() - START >= rule["until"]:
+            continue
         with lock:
             n = hits.get(i, 0)
             if "first" in rule and n >= rule["first"]:
@@ -122,10 +143,59 @@ def choose(scenario, nexthop, rcpts):
     return scenario.get("default", {"action": "ok"})
 
 
+def wait_release(control):
+    """Block until this held request is released; the rule it gets."""
+    with lock:
+        k = held["next"]
+        held["next"] += 1
+    path = os.path.join(control, "release")
+    while True:
+        try:
+            with open(path) as fp:
+                lines = fp.read().splitlines()
+        except FileNotFoundError:
+            lines = []
+        if len(lines) > k:
+            line = lines[k].strip()
+            return json.loads(line) if line.startswith("{") else {"action": line}
+        time.sleep(0.02)
+
+
+def note(args, rec):
+    if args.control:
+        with lock:
+            with open(os.path.join(args.control, "arrivals.jsonl"), "a") as fp:
+                fp.write(json.dumps(rec) + "\n")
+
+
+def greet(conn, f, args, scenario):
+    """Send the announcement as the scenario says; False: closed instead."""
+    g = scenario.get("greeting", {})
+    with lock:
+        hits["conn"] = hits.get("conn", 0) + 1
+        nconn = hits["conn"]
+        busy["greeting"] += 1
+        pending = busy["greeting"]
+    try:
+        if nconn <= g.get("close_first", 0):
+            note(args, {"t": time.monotonic(), "event": "no-greeting"})
+            return False, pending
+        time.sleep(float(g.get("sleep", 0)))
+        f.write(attrs([("protocol", "delivery_request_protocol")]))
+        return True, pending
+    finally:
+        with lock:
+            busy["greeting"] -= 1
+
+
 def serve(conn, args, scenario, trace):
     f = conn.makefile("rwb", buffering=0)
     try:
-        f.write(attrs([("protocol", "delivery_request_protocol")]))
+        tc = time.monotonic()
+        greeted, pending = greet(conn, f, args, scenario)
+        if not greeted:
+            return
+        tg = time.monotonic()
         head = read_list(f)
         if head is None:
             return      # the queue manager changed its mind
@@ -143,12 +213,19 @@ def serve(conn, args, scenario, trace):
             conc, dconc = busy["all"], busy[nexthop]
         t0 = time.monotonic()
         addrs = [r["recipient"] for r in rcpts]
+        note(args, {"t": t0, "qid": h.get("queue_id"), "nexthop": nexthop,
+                    "rcpts": addrs, "conc": conc, "dconc": dconc})
         rule = choose(scenario, nexthop, addrs)
         try:
+            if rule.get("hold") and args.control:
+                rule = wait_release(args.control)
             time.sleep(float(rule.get("sleep", 0)))
             action = rule.get("action", "ok")
             hop, reason, status = "", "", 0
             qid, qname, flags = h["queue_id"], h["queue_name"], h["flags"]
+            if action == "hop":
+                action = "defer"
+                rule = dict(rule, hop=rule.get("hop", "4.4.1 scripted connection failure"))
             if action == "drop":
                 pass
             elif action == "defer":
@@ -179,7 +256,9 @@ def serve(conn, args, scenario, trace):
         rec = {"t0": t0, "t1": time.monotonic(), "qid": h.get("queue_id"),
                "nexthop": nexthop, "sender": h.get("sender"),
                "flags": int(h.get("flags", 0)), "rcpts": addrs, "conc": conc,
-               "dconc": dconc, "action": action}
+               "dconc": dconc, "tc": tc, "tg": tg, "pending": pending,
+               "transport": args.transport,
+               "action": action + ("-hop" if hop else "")}
         with lock:
             trace.write(json.dumps(rec) + "\n")
             trace.flush()
@@ -197,6 +276,7 @@ def main():
     ap.add_argument("--transport", required=True)
     ap.add_argument("--scenario", required=True)
     ap.add_argument("--trace", required=True)
+    ap.add_argument("--control")
     args = ap.parse_args()
     with open(args.scenario) as fp:
         scenario = json.load(fp)
