@@ -2,6 +2,12 @@
  * sched_deliver - agent connections and delivery completion (spec 3.1,
  * 3.2, 4.1, 4.3).  The public functions are documented in sched.h.
  *
+ * An agent that crashes (no reply, or a malformed one) only marks the
+ * message for deferral: no feedback for the destination, no throttling of
+ * the transport.  That is what Postfix 3.7.11's binaries do (tested by the
+ * parity scenario agent_crash); spec 4.1 describes a negative feedback
+ * with "4.3.0 unknown mail transport error" that they do not apply.
+ *
  * Deviation from Postfix (spec 3.9, "uncertain, apparent latent defect"):
  * RATE_LOCK is also cleared when a connection finds no entry to deliver
  * and when an agent crashes.  Postfix leaves the transport frozen until a
@@ -17,8 +23,6 @@
 
 #define UNAVAILABLE_STATUS "4.3.0"
 #define UNAVAILABLE_REASON "mail transport unavailable"
-#define CRASH_STATUS       "4.3.0"
-#define CRASH_REASON       "unknown mail transport error"
 #define SUSPENDED_PREFIX   "delivery temporarily suspended: "
 
 SCHED_TRANSPORT *
@@ -168,15 +172,10 @@ sched_delivery_done(SCHED *s, SCHED_ENTRY *e, const SCHED_REPLY *reply,
     s->now = now;
     if (!e->busy)
         msg_panic("sched_delivery_done: entry of %s is not busy", q->name);
-    if (reply->crashed) {
-        status = CRASH_STATUS;
-        reason = CRASH_REASON;
-    }
-    if (reply->crashed || reply->status != 0) {
+    if (reply->crashed || reply->status != 0)
         e->message->flags |= 1;
-        if (*status)
-            reason = new_reason = hop_failure(s, q, status, reason);
-    }
+    if (!reply->crashed && reply->status != 0 && *status)
+        reason = new_reason = hop_failure(s, q, status, reason);
     if (!reply->crashed) {
         sched_transport_unthrottle(s, t);
         if (*reason == 0)
