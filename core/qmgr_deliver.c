@@ -20,6 +20,7 @@
 #include "deliver_clnt.h"
 #include "msg.h"
 #include "qmgr.h"
+#include "verp_sender.h"
 #include "xalloc.h"
 
 typedef struct DELIVERY {
@@ -29,6 +30,7 @@ typedef struct DELIVERY {
     SCHED_ENTRY *entry;
     DELIVER_REQUEST req;
     DELIVER_RCPT *rcpts;
+    char *verp_sender; /* VERP: this request's sender */
 } DELIVERY;
 
 /* SMTPUTF8 bits the queue manager adds per request (postfix-ipc.md 3.6). */
@@ -115,6 +117,15 @@ build_request(DELIVERY *d)
     r->encoding = qf->encoding;
     r->smtputf8 = smtputf8_bits(m, entry);
     r->sender = qf->sender;
+    if (qf->verp_delims != NULL && *qf->sender && entry->rcpt_count > 0) {
+        /* one recipient per request with VERP (the scheduler sees to it) */
+        const SCHED_RCPT *rc = &entry->rcpts[0];
+
+        d->verp_sender = verp_sender(
+            qf->verp_delims, qf->sender,
+            rc->orig_addr && *rc->orig_addr ? rc->orig_addr : rc->address);
+        r->sender = d->verp_sender;
+    }
     r->dsn_envid = qf->dsn_envid;
     r->dsn_ret = qf->dsn_ret;
     r->arrival_sec = qf->arrival_sec;
@@ -186,6 +197,7 @@ agent_done(const DELIVER_RESULT *result, void *context)
             break;
     }
     xfree(d->rcpts);
+    xfree(d->verp_sender);
     if (d->delay)
         event_free(d->delay);
     xfree(d);
