@@ -25,7 +25,7 @@ A scenario is a dict made by a function in one of the scen_*.py modules:
   differs    {(sched, prop): why}: a deliberate difference (reported as
              DIFFERS, not failed); docs/parity.md explains each one
 """
-import glob, json, os, re, shutil, signal, socket, subprocess, sys, time
+import glob, json, os, re, shutil, signal, socket, subprocess, sys, threading, time
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SANDBOX = os.path.join(TOP, "tests/sandbox/pf-sandbox")
@@ -52,12 +52,44 @@ def sh(cmd, timeout=120, **kw):
         return subprocess.CompletedProcess(cmd, 124, "timed out: %s" % (e.output or ""))
 
 
+class SlotPool:
+    """Instance directories registered once for the whole run.
+
+    pf-sandbox normally adds each instance to the system main.cf's
+    alternate_config_directories and removes it again; each such edit
+    makes every Postfix program that reads that file in the next second or
+    so wait for it to settle, which with a few instances at a time costs
+    seconds per instance.  The pool registers JOBS x 4 directories with one
+    edit; instances are made in them (PF_SANDBOX_NO_REGISTER) and the
+    directories are reused.  close() (and cleanup()) forget them."""
+
+    def __init__(self, workdir, size):
+        self.dirs = [os.path.join(workdir, "slots", "s%02d" % i) for i in range(size)]
+        self.free = list(self.dirs)
+        self.lock = threading.Lock()
+        r = sh([SANDBOX, "register"] + self.dirs)
+        if r.returncode:
+            raise RuntimeError("pf-sandbox register: " + r.stdout)
+        os.environ["PF_SANDBOX_NO_REGISTER"] = "1"
+
+    def get(self):
+        with self.lock:
+            return self.free.pop(0)
+
+    def put(self, d):
+        with self.lock:
+            self.free.append(d)
+
+
 class Run:
     """One sandbox + agents for one variant of one scenario."""
 
+    pool = None     # a SlotPool, or None: each instance registers itself
+
     def __init__(self, base, variant, scen):
         self.dir = os.path.join(base, variant)
-        self.pf = os.path.join(self.dir, "pf")
+        self.slot = Run.pool.get() if Run.pool else None
+        self.pf = self.slot or os.path.join(self.dir, "pf")
         self.etc = os.path.join(self.pf, "etc")
         self.spool = os.path.join(self.pf, "spool")
         self.maillog = os.path.join(self.pf, "maillog")
@@ -235,7 +267,13 @@ class Run:
                 agent.wait()
         for fp in self.locks:
             fp.close()
-        if keep:
+        if self.slot:
+            # the slot is reused: keep the maillog with the traces
+            if os.path.exists(self.maillog):
+                shutil.copy(self.maillog, os.path.join(self.dir, "maillog"))
+            sh([SANDBOX, "destroy", self.pf], timeout=60)
+            Run.pool.put(self.slot)
+        elif keep:
             sh([SANDBOX, "stop", self.pf], timeout=60)
         else:
             sh([SANDBOX, "destroy", self.pf], timeout=60)
@@ -271,8 +309,10 @@ def cleanup(base):
             os.kill(int(open(pidfile).read()), signal.SIGKILL)
         except (OSError, ValueError):
             pass
-    for pf in glob.glob(os.path.join(base, "*", "*", "pf")):
+    for pf in glob.glob(os.path.join(base, "*", "*", "pf")) + \
+            glob.glob(os.path.join(base, "slots", "s*")):
         sh([SANDBOX, "destroy", pf], timeout=60)
+    sh([SANDBOX, "unregister-under", os.path.join(os.path.abspath(base), "")])
     shutil.rmtree(base, ignore_errors=True)
 
 
