@@ -192,6 +192,37 @@ def s_flush_revival():
     }
 
 
+def s_status_cache_duration():
+    def go(r):
+        wait(lambda: r.busy() == 0 and len(r.requests()) == 1, 15)
+        t_dead = time.monotonic()
+        r.send("early@c.test", ["early@a.test"])
+        wait(lambda: r.busy() == 0, 10)
+        time.sleep(1)
+        r.early_requests = sum(1 for a in r.requests() if "early@a.test" in a["rcpts"])
+        r.early_suspended = suspended(r.log(), "a.test")
+        time.sleep(max(0, t_dead + 8 - time.monotonic()))
+        r.send("late@c.test", ["late@a.test"])
+        r.late_attempted = wait(lambda: any("late@a.test" in a["rcpts"]
+                                            for a in r.requests()), 6)
+    return {
+        "rows": [27],
+        "doc": "minimal_backoff_time=6s: a destination killed by a hop failure "
+               "stays dead for the backoff time: mail sent 1 s later is "
+               "deferred without a request, mail sent 8 s later is attempted",
+        "sets": ["initial_destination_concurrency=1",
+                 "script_destination_concurrency_failed_cohort_limit=1",
+                 "minimal_backoff_time=6s", "maximal_backoff_time=60s"],
+        "agent": {"rules": [{"first": 1, "action": "hop"}], "default": {"action": "ok"}},
+        "mail": [["s@c.test", ["u1@a.test"]]],
+        "run": go,
+        "props": lambda r: {"early_requests": r.early_requests,
+                            "early_suspended": r.early_suspended,
+                            "late_attempted": r.late_attempted},
+        "compare": ["early_requests", "early_suspended", "late_attempted"],
+    }
+
+
 def s_pending_greetings():
     def props(r):
         recs = r.records()
@@ -389,6 +420,7 @@ SCENARIOS = {
     "window1_death": s_window1_death,
     "revival_in_flight": s_revival_in_flight,
     "flush_revival": s_flush_revival,
+    "status_cache_duration": s_status_cache_duration,
     "pending_greetings": s_pending_greetings,
     "transport_missing": s_transport_missing,
     "bad_greeting": s_bad_greeting,
