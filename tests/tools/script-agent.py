@@ -176,16 +176,18 @@ def greet(conn, f, args, scenario):
         nconn = hits["conn"]
         busy["greeting"] += 1
         pending = busy["greeting"]
-    try:
-        if nconn <= g.get("close_first", 0):
-            note(args, {"t": time.monotonic(), "event": "no-greeting"})
-            return False, pending
-        time.sleep(float(g.get("sleep", 0)))
-        f.write(attrs([("protocol", "delivery_request_protocol")]))
-        return True, pending
-    finally:
+    if nconn <= g.get("close_first", 0):
         with lock:
             busy["greeting"] -= 1
+        note(args, {"t": time.monotonic(), "event": "no-greeting"})
+        return False, pending
+    time.sleep(float(g.get("sleep", 0)))
+    # no longer waiting once the greeting is on its way: the manager may
+    # read it and connect again before this thread runs on after the write
+    with lock:
+        busy["greeting"] -= 1
+    f.write(attrs([("protocol", "delivery_request_protocol")]))
+    return True, pending
 
 
 def serve(conn, args, scenario, trace):
