@@ -257,8 +257,12 @@ class Run:
     def busy(self):
         return sum(self.queued(q) for q in ("incoming", "active", "maildrop"))
 
+    def left(self):
+        """Messages not yet finished: incoming, active, maildrop, deferred."""
+        return self.busy() + self.queued("deferred")
+
     def idle(self):
-        return self.busy() == 0 and self.queued("deferred") == 0
+        return self.left() == 0
 
     def stop(self, keep=False):
         for agent in self.agents.values():

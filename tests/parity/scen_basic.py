@@ -154,7 +154,7 @@ def s_defer_retry():
                 # the retry waits for the backoff (2 s here, one-second mtime
                 # granularity and 1 s scans): not immediate, not after max
                 "retry_gap_ok": len(recs) == 2 and 0.3 <= recs[1]["t0"] - recs[0]["t1"] <= 6.0,
-                "removed": "removed" in r.log() and r.busy() + r.queued("deferred") == 0}
+                "removed": "removed" in r.log() and r.left() == 0}
     return {
         "rows": [51, 52],
         "doc": "the first attempt defers (no hop status), the retry after the "
@@ -232,7 +232,7 @@ def s_expiry():
         log = r.log()
         return {"requests": [(x["nexthop"], x["sender"], x["action"]) for x in recs],
                 "expired": len(re.findall(r"from=<s@b\.test>, status=expired, returned to sender", log)),
-                "left": r.busy() + r.queued("deferred")}
+                "left": r.left()}
     return {
         "rows": [54],
         "doc": "maximal_queue_lifetime=0, the agent defers (#54): 'status=expired, "
@@ -261,7 +261,7 @@ def s_bounce():
         "mail": [["s@b.test", ["u1@a.test", "u2@c.test"]]],
         "run": go,
         "props": lambda r: {"requests": sorted((x["nexthop"], x["sender"], x["action"]) for x in r.records()),
-                            "left": r.busy() + r.queued("deferred")},
+                            "left": r.left()},
         "compare": ["requests", "left"],
     }
 

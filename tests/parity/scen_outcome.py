@@ -210,7 +210,7 @@ def s_force_expire():
                 "a_requests": sum(1 for x in r.records() if x["nexthop"] == "a.test"),
                 "force_expired": count(r"from=<s@b\.test>, status=force-expired, returned to sender", log),
                 "notices": len(notices(r)),
-                "left": r.busy() + r.queued("deferred")}
+                "left": r.left()}
     return {
         "rows": [59],
         "doc": "postsuper -e on a deferred message, then postqueue -f (#59): no "
@@ -245,7 +245,7 @@ def s_force_expire_held():
                                        r"\(message is administratively expired\)", log),
                 "force_expired": count(r"from=<s@b\.test>, status=force-expired, returned to sender", log),
                 "notices": len(notices(r)),
-                "left": r.busy() + r.queued("deferred") + r.queued("hold")}
+                "left": r.left() + r.queued("hold")}
     return {
         "rows": [60],
         "doc": "a held message with 2 recipients, postsuper -f, postqueue -f "
@@ -272,7 +272,7 @@ def s_double_bounce_discard():
                                    r"\(undeliverable postmaster notification discarded\)", log),
                 "local_deliveries": count(r"postfix/local\[\d+\]", log),
                 "removed": count(r": removed", log),
-                "left": r.busy() + r.queued("deferred")}
+                "left": r.left()}
     return {
         "rows": [64],
         "doc": "a message to double-bounce@$myhostname (#64): no delivery, "
@@ -331,7 +331,7 @@ def s_corrupt():
                 "requests": sorted(a for x in r.records() for a in x["rcpts"]),
                 "saving_corrupt": count(r"warning: saving corrupt file \"\w+\" from queue", log),
                 "corrupt": r.queued("corrupt"),
-                "left": r.busy() + r.queued("deferred")}
+                "left": r.left()}
     return {
         "rows": [66],
         "doc": "one of two injected files loses its end record (#66): it goes to "
@@ -358,7 +358,7 @@ def s_partial_defer():
         recs = r.records()
         return {"first_round": r.first, "deferred": r.deferred,
                 "after_flush": [x["rcpts"] for x in recs[len(r.first):]],
-                "left": r.busy() + r.queued("deferred")}
+                "left": r.left()}
     return {
         "rows": [68],
         "doc": "one message to a.test and b.test, the agent defers a.test once "
@@ -411,34 +411,32 @@ def s_clog_warning():
     }
 
 
-def s_content_filter():
+def content_filter_scenario(doc, sets):
     return {
         "rows": [70],
-        "doc": "content_filter=script: without a nexthop, default_filter_nexthop "
-               "empty (#70): each request's nexthop is the recipient domain",
-        "sets": ["content_filter=script:"],
+        "doc": doc,
+        "sets": sets,
         "agent": {"default": {"action": "ok"}},
         "mail": [["s@c.test", ["u1@a.test", "u2@b.test"]]],
         "run": until_drained(20),
         "props": lambda r: {"requests": sorted((x["nexthop"], tuple(x["rcpts"])) for x in r.records()),
-                            "left": r.busy() + r.queued("deferred")},
+                            "left": r.left()},
         "compare": ["requests", "left"],
     }
+
+
+def s_content_filter():
+    return content_filter_scenario(
+        "content_filter=script: without a nexthop, default_filter_nexthop "
+        "empty (#70): each request's nexthop is the recipient domain",
+        ["content_filter=script:"])
 
 
 def s_content_filter_nexthop():
-    return {
-        "rows": [70],
-        "doc": "content_filter=script:, default_filter_nexthop=[127.0.0.1]:10025 "
-               "(#70): the request's nexthop is that value",
-        "sets": ["content_filter=script:", "default_filter_nexthop=[127.0.0.1]:10025"],
-        "agent": {"default": {"action": "ok"}},
-        "mail": [["s@c.test", ["u1@a.test", "u2@b.test"]]],
-        "run": until_drained(20),
-        "props": lambda r: {"requests": sorted((x["nexthop"], tuple(x["rcpts"])) for x in r.records()),
-                            "left": r.busy() + r.queued("deferred")},
-        "compare": ["requests", "left"],
-    }
+    return content_filter_scenario(
+        "content_filter=script:, default_filter_nexthop=[127.0.0.1]:10025 "
+        "(#70): the request's nexthop is that value",
+        ["content_filter=script:", "default_filter_nexthop=[127.0.0.1]:10025"])
 
 
 def s_redirect():
@@ -452,7 +450,7 @@ def s_redirect():
         "mail": [["s@c.test", ["u1@a.test", "u2@a.test", "u3@c.test"]]],
         "run": until_drained(20),
         "props": lambda r: {"requests": sorted((x["nexthop"], tuple(x["rcpts"])) for x in r.records()),
-                            "left": r.busy() + r.queued("deferred")},
+                            "left": r.left()},
         "compare": ["requests", "left"],
     }
 

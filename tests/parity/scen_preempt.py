@@ -90,7 +90,7 @@ def s_verp():
             "requests": sorted((x["nexthop"], x["sender"], x["rcpts"]) for x in r.records()),
             "per_domain_order": {h: [x["rcpts"] for x in r.records() if x["nexthop"] == h]
                                  for h in ("a.test", "b.test")},
-            "left": r.busy() + r.queued("deferred")},
+            "left": r.left()},
         "compare": ["requests", "per_domain_order", "left"],
     }
 
@@ -106,7 +106,7 @@ def s_batch_merge():
                 "sequential": all(recs[i + 1]["t0"] >= recs[i]["t1"]
                                   for i in range(len(recs) - 1)),
                 "rcpts_once": sorted(a for x in recs for a in x["rcpts"]) == rc,
-                "left": r.busy() + r.queued("deferred")}
+                "left": r.left()}
     return {
         "rows": [42],
         "doc": "qmgr_message_active_limit=10, qmgr_message_recipient_limit=100, "
@@ -150,7 +150,7 @@ def preempt(rows, doc, big, small, sets=(), gap=0.0, pause=0.5):
         "mail": [["%s@c.test" % big[0], rcpts(*big)]],
         "run": go,
         "props": lambda r: {"order": rle(labels(r)), "held_alone": r.alone,
-                            "left": r.busy() + r.queued("deferred")},
+                            "left": r.left()},
         "compare": ["order", "held_alone", "left"],
     }
 
@@ -244,7 +244,7 @@ def s_blocked_job():
         "mail": [["m1@c.test", ["m1-001@a.test"]]],
         "run": go,
         "props": lambda r: {"before_release": r.before, "order": labels(r),
-                            "left": r.busy() + r.queued("deferred")},
+                            "left": r.left()},
         "compare": ["before_release", "order", "left"],
     }
 

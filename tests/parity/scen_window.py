@@ -192,6 +192,36 @@ def s_flush_revival():
     }
 
 
+def s_flush_dead_only():
+    def go(r):
+        wait(lambda: r.busy() == 0 and suspended(r.log(), "a.test") >= 1, 15)
+        time.sleep(0.5)
+        r.trigger("F")
+        time.sleep(2.5)     # heartbeats scan deferred/: nothing there is due
+        r.after_f = len(r.requests())
+        r.deferred_after_f = r.queued("deferred")
+        r.send("n@c.test", ["new@a.test"])
+        r.new_attempted = wait(lambda: any("new@a.test" in a["rcpts"]
+                                           for a in r.requests()), 6)
+    return {
+        "rows": [13],
+        "doc": "a dead destination with deferred mail; F alone clears the dead "
+               "state but imports nothing (the deferred mail waits for its "
+               "backoff); a new message for it is attempted at once",
+        "sets": ["initial_destination_concurrency=1",
+                 "script_destination_concurrency_failed_cohort_limit=1",
+                 "minimal_backoff_time=60s", "maximal_backoff_time=120s"],
+        "agent": {"rules": [{"first": 1, "action": "hop", "sleep": 0.3}],
+                  "default": {"action": "ok"}},
+        "mail": [["s@c.test", ["u%d@a.test" % i]] for i in range(2)],
+        "run": go,
+        "props": lambda r: {"requests_after_f": r.after_f,
+                            "deferred_after_f": r.deferred_after_f,
+                            "new_attempted": r.new_attempted},
+        "compare": ["requests_after_f", "deferred_after_f", "new_attempted"],
+    }
+
+
 def s_status_cache_duration():
     def go(r):
         wait(lambda: r.busy() == 0 and len(r.requests()) == 1, 15)
@@ -421,6 +451,7 @@ SCENARIOS = {
     "revival_in_flight": s_revival_in_flight,
     "flush_revival": s_flush_revival,
     "status_cache_duration": s_status_cache_duration,
+    "flush_dead_only": s_flush_dead_only,
     "pending_greetings": s_pending_greetings,
     "transport_missing": s_transport_missing,
     "bad_greeting": s_bad_greeting,
