@@ -97,6 +97,7 @@ class Run:
         self.sched = variant.split("-")[1]
         self.agents = {}
         self.t_enable = None
+        self.t_inject = None
         self.locks = []
 
     # -- set-up
@@ -161,6 +162,7 @@ class Run:
         self.agents[transport] = agent
 
     def inject(self):
+        self.t_inject = time.monotonic()    # before every arrival time
         mail = self.scen.get("mail", [])
         for msg in mail:
             self.send(*msg)

@@ -2,7 +2,7 @@
 robin over a message's destinations, VERP, qmgr's batch merge against
 oqmgr's per-batch requests, preemptive scheduling (slot cost, minimum
 slots, candidate score, no mutual preemption) and blocked jobs (spec 7.2
-rows 17, 41-46, 48-50).  SCENARIOS maps each name to a function that
+rows 17, 41-50).  SCENARIOS maps each name to a function that
 returns the scenario (see parity_lib for its keys).
 
 Requests are labelled by the local-part prefix of their first recipient
@@ -139,7 +139,7 @@ def preempt(rows, doc, big, small, sets=(), gap=0.0, pause=0.5):
         time.sleep(pause)
         r.alone = len(r.requests()) == 1
         r.release(["ok"])
-        wait(lambda: r.idle(), 60)
+        wait(lambda: r.idle(), 180)
         time.sleep(0.3)
     return {
         "rows": rows,
@@ -221,6 +221,24 @@ def s_no_mutual_preemption():
         ("m1", 40), [("m2", 40), ("s1", 1)])
 
 
+def s_slot_loan():
+    return preempt(
+        [47], "M1 with 1000 entries (first request held), then M2 with 20 "
+        "(#47): with the default slot loan and discount M2 starts after 35 "
+        "M1 requests (35 div 5 + 3 >= 20 x 0.5) and its 20 requests follow "
+        "one another",
+        ("m1", 1000), [("m2", 20)])
+
+
+def s_slot_loan_off():
+    return preempt(
+        [47], "as slot_loan with script_delivery_slot_loan=0 and "
+        "script_delivery_slot_discount=0 (#47): M2 starts after 100 M1 "
+        "requests (100 div 5 >= 20)",
+        ("m1", 1000), [("m2", 20)],
+        sets=["script_delivery_slot_loan=0", "script_delivery_slot_discount=0"])
+
+
 # ---------------------------------------------------------------- row 50
 
 def s_blocked_job():
@@ -259,6 +277,8 @@ SCENARIOS = {
     "preempt_cost2": s_preempt_cost2,
     "min_slots_14": s_min_slots_14,
     "min_slots_15": s_min_slots_15,
+    "slot_loan": s_slot_loan,
+    "slot_loan_off": s_slot_loan_off,
     "candidate_score": s_candidate_score,
     "no_mutual_preemption": s_no_mutual_preemption,
     "blocked_job": s_blocked_job,
