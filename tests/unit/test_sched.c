@@ -2,9 +2,10 @@
  * test_sched - the oqmgr scheduling model against the worked examples and
  * behaviours of ../shared/spec/postfix-scheduling.md.
  *
- * A fake daemon drives the model: a fake clock, a timer table that fires
- * due timers in time order, per-transport parameters, and recorders for
- * the synchronous-defer, refill and done callbacks.  Logging goes to a
+ * The fake daemon of sched_fake.h drives the model: a fake clock, a timer
+ * table that fires due timers in time order, per-transport parameters, and
+ * recorders for the synchronous-defer, refill and done callbacks.  Here
+ * messages get their recipients in one batch each.  Logging goes to a
  * temporary file where a test wants to read it.
  */
 #include <check.h>
@@ -13,198 +14,29 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "sched.h"
-
-#define MAX_TIMERS 256
-#define MAX_PARAMS 16
-#define MAX_DONE   1024
-
-typedef struct FAKE_TIMER {
-    SCHED_TIMER_KIND kind;
-    void *object;
-    time_t due;
-} FAKE_TIMER;
-
-typedef struct FAKE_PARAMS {
-    char name[32];
-    SCHED_TRANSPORT_PARAMS params;
-} FAKE_PARAMS;
-
-static struct {
-    SCHED *s;
-    time_t now;
-    FAKE_TIMER timers[MAX_TIMERS];
-    int ntimers;
-    FAKE_PARAMS params[MAX_PARAMS];
-    int nparams;
-    int sync_defers;
-    int sync_defer_rcpts;
-    char sync_status[64];
-    char sync_reason[256];
-    SCHED_MESSAGE *done[MAX_DONE];
-    int ndone;
-    int refills;
-    void (*refill_hook)(SCHED_MESSAGE *m);
-    int msg_seq;
-} fk;
-
-/* Fake daemon callbacks. */
-
-static void
-fake_params(void *ctx, const char *name, SCHED_TRANSPORT_PARAMS *p)
-{
-    (void) ctx;
-    for (int i = 0; i < fk.nparams; i++)
-        if (strcmp(fk.params[i].name, name) == 0)
-            *p = fk.params[i].params;
-}
-
-static void
-remove_timer(SCHED_TIMER_KIND kind, void *object)
-{
-    for (int i = 0; i < fk.ntimers; i++) {
-        if (fk.timers[i].kind == kind && fk.timers[i].object == object) {
-            fk.timers[i] = fk.timers[--fk.ntimers];
-            return;
-        }
-    }
-}
-
-static void
-fake_set_timer(void *ctx, SCHED_TIMER_KIND kind, void *object, int seconds)
-{
-    (void) ctx;
-    remove_timer(kind, object);
-    ck_assert_int_lt(fk.ntimers, MAX_TIMERS);
-    fk.timers[fk.ntimers].kind = kind;
-    fk.timers[fk.ntimers].object = object;
-    fk.timers[fk.ntimers].due = fk.now + seconds;
-    fk.ntimers++;
-}
-
-static void
-fake_cancel_timer(void *ctx, SCHED_TIMER_KIND kind, void *object)
-{
-    (void) ctx;
-    remove_timer(kind, object);
-}
-
-static int
-fake_defer(void *ctx, SCHED_MESSAGE *m, const SCHED_RCPT *rcpts, int count,
-           const char *status, const char *reason)
-{
-    (void) ctx;
-    (void) m;
-    (void) rcpts;
-    fk.sync_defers++;
-    fk.sync_defer_rcpts += count;
-    snprintf(fk.sync_status, sizeof(fk.sync_status), "%s", status);
-    snprintf(fk.sync_reason, sizeof(fk.sync_reason), "%s", reason);
-    return 0;
-}
-
-static void
-fake_refill(void *ctx, SCHED_MESSAGE *m)
-{
-    (void) ctx;
-    fk.refills++;
-    if (fk.refill_hook)
-        fk.refill_hook(m);
-}
-
-static void
-fake_done(void *ctx, SCHED_MESSAGE *m)
-{
-    (void) ctx;
-    ck_assert_int_lt(fk.ndone, MAX_DONE);
-    fk.done[fk.ndone++] = m;
-}
+#include "sched_fake.h"
 
 /* Harness helpers. */
+
+static int msg_seq; /* numbers the messages of send_one() */
 
 static void
 setup(void)
 {
-    memset(&fk, 0, sizeof(fk));
-    fk.now = 1000000;
+    sched_fake_setup();
+    msg_seq = 0;
 }
 
 static void
 teardown(void)
 {
-    sched_destroy(fk.s);
-    fk.s = NULL;
-}
-
-/* Parameters for transport name, preset to defaults, before first use. */
-static SCHED_TRANSPORT_PARAMS *
-xport_params(const char *name)
-{
-    for (int i = 0; i < fk.nparams; i++)
-        if (strcmp(fk.params[i].name, name) == 0)
-            return &fk.params[i].params;
-    ck_assert_int_lt(fk.nparams, MAX_PARAMS);
-    snprintf(fk.params[fk.nparams].name, sizeof(fk.params[0].name), "%s", name);
-    sched_transport_params_default(&fk.params[fk.nparams].params);
-    return &fk.params[fk.nparams++].params;
+    sched_fake_teardown();
 }
 
 static SCHED *
 start_sched(const SCHED_GLOBALS *globals)
 {
-    SCHED_GLOBALS defaults;
-    SCHED_OPS ops = {
-        .context = NULL,
-        .get_transport_params = fake_params,
-        .set_timer = fake_set_timer,
-        .cancel_timer = fake_cancel_timer,
-        .defer_recipients = fake_defer,
-        .message_refill = fake_refill,
-        .message_done = fake_done,
-    };
-
-    if (globals == NULL) {
-        sched_globals_default(&defaults);
-        globals = &defaults;
-    }
-    fk.s = sched_create(globals, &ops, "oqmgr");
-    ck_assert_ptr_nonnull(fk.s);
-    return fk.s;
-}
-
-/* Due time of a timer, or -1 when there is none. */
-static time_t
-timer_due(SCHED_TIMER_KIND kind, void *object)
-{
-    for (int i = 0; i < fk.ntimers; i++)
-        if (fk.timers[i].kind == kind && fk.timers[i].object == object)
-            return fk.timers[i].due;
-    return -1;
-}
-
-/* Move the clock, firing due timers in time order. */
-static void
-advance(int seconds)
-{
-    time_t end = fk.now + seconds;
-
-    for (;;) {
-        int best = -1;
-
-        for (int i = 0; i < fk.ntimers; i++)
-            if (fk.timers[i].due <= end &&
-                (best < 0 || fk.timers[i].due < fk.timers[best].due))
-                best = i;
-        if (best < 0)
-            break;
-        FAKE_TIMER t = fk.timers[best];
-
-        fk.timers[best] = fk.timers[--fk.ntimers];
-        if (t.due > fk.now)
-            fk.now = t.due;
-        sched_timer_expired(fk.s, t.kind, t.object);
-    }
-    fk.now = end;
+    return sched_fake_start(globals, "oqmgr");
 }
 
 static SCHED_MESSAGE *
@@ -214,22 +46,14 @@ new_message(const char *id, const char *sender, int qflags)
         .context = NULL,
         .queue_id = id,
         .sender = sender,
-        .create_time = fk.now,
+        .create_time = sched_fake.now,
         .warn_time = 0,
         .qflags = qflags,
         .single_rcpt = 0,
         .trace_wanted = 0,
     };
 
-    return sched_message_create(fk.s, &info);
-}
-
-static const char *
-domain_of(const char *addr)
-{
-    const char *at = strrchr(addr, '@');
-
-    return at ? at + 1 : "localhost";
+    return sched_message_create(sched_fake.s, &info);
 }
 
 static void
@@ -255,16 +79,17 @@ static int
 assign_rcpts(SCHED_MESSAGE *m, const char *transport, const char *nexthop,
              const char *const *addrs, int n)
 {
-    SCHED_BATCH *b = sched_batch_create(fk.s, m);
+    SCHED_BATCH *b = sched_batch_create(sched_fake.s, m);
 
     fill_batch(b, addrs, n);
     sched_batch_sort(b);
     for (int i = 0; i < sched_batch_count(b); i++) {
         const char *addr = sched_batch_rcpt(b, i)->address;
 
-        sched_batch_bind(b, i, transport, nexthop ? nexthop : domain_of(addr));
+        sched_batch_bind(b, i, transport,
+                         nexthop ? nexthop : sched_fake_domain_of(addr));
     }
-    return sched_batch_assign(b, fk.now);
+    return sched_batch_assign(b, sched_fake.now);
 }
 
 /* A new one-recipient message; returns it. */
@@ -275,7 +100,7 @@ send_one(const char *transport, const char *addr)
     const char *addrs[1] = {addr};
     SCHED_MESSAGE *m;
 
-    snprintf(id, sizeof(id), "M%04d", ++fk.msg_seq);
+    snprintf(id, sizeof(id), "M%04d", ++msg_seq);
     m = new_message(id, "sender@example.org", 0);
     assign_rcpts(m, transport, NULL, addrs, 1);
     return m;
@@ -288,27 +113,12 @@ send_many(int count, const char *transport, const char *addr)
         send_one(transport, addr);
 }
 
-static SCHED_TRANSPORT *
-transport(const char *name)
-{
-    SCHED_TRANSPORT *t = sched_transport_find(fk.s, name);
-
-    ck_assert_msg(t != NULL, "no transport %s", name);
-    return t;
-}
-
 static SCHED_QUEUE *
 queue(const char *xport, const char *name)
 {
-    SCHED_TRANSPORT *t = sched_transport_find(fk.s, xport);
+    SCHED_TRANSPORT *t = sched_transport_find(sched_fake.s, xport);
 
     return t ? sched_queue_find(t, name) : NULL;
-}
-
-static SCHED_ENTRY *
-choose(const char *xport)
-{
-    return sched_choose_entry(fk.s, transport(xport), fk.now);
 }
 
 /* Choose entries of a transport until none is left; returns how many. */
@@ -318,33 +128,22 @@ choose_all(const char *xport, SCHED_ENTRY **out, int max)
     SCHED_ENTRY *e;
     int n = 0;
 
-    while (n < max && (e = choose(xport)) != NULL)
+    while (n < max && (e = sched_fake_choose(xport)) != NULL)
         out[n++] = e;
     return n;
 }
 
 static void
-reply(SCHED_ENTRY *e, int status, int crashed, const char *hop_status,
-      const char *hop_reason)
-{
-    SCHED_REPLY r = {.status = status,
-                     .crashed = crashed,
-                     .hop_status = hop_status,
-                     .hop_reason = hop_reason};
-
-    sched_delivery_done(fk.s, e, &r, fk.now);
-}
-
-static void
 reply_ok(SCHED_ENTRY *e)
 {
-    reply(e, 0, 0, "", "");
+    sched_fake_reply(e, 0, 0, "", "");
 }
 
 static void
 reply_hop_failure(SCHED_ENTRY *e)
 {
-    reply(e, 1, 0, "4.4.1", "connect to mx.d.example: Connection refused");
+    sched_fake_reply(e, 1, 0, "4.4.1",
+                     "connect to mx.d.example: Connection refused");
 }
 
 #define HOP_RETRY_QUEUE                                                        \
@@ -419,7 +218,7 @@ count_substr(const char *text, const char *needle)
 /* Window 10, five hop failures: 10 -> 8 -> 7 -> 6 -> 5 -> 4. */
 START_TEST(test_negative_feedback_default)
 {
-    SCHED_TRANSPORT_PARAMS *p = xport_params("fake");
+    SCHED_TRANSPORT_PARAMS *p = sched_fake_xport_params("fake");
     SCHED_ENTRY *busy[20];
     SCHED_QUEUE *q;
     static const int expect[] = {8, 7, 6, 5, 4};
@@ -437,7 +236,7 @@ START_TEST(test_negative_feedback_default)
         ck_assert_int_eq(q->window, expect[i]);
     }
     /* busy 5 > window 4: nothing more is handed out. */
-    ck_assert_ptr_null(choose("fake"));
+    ck_assert_ptr_null(sched_fake_choose("fake"));
     ck_assert_int_eq(todo_count(q), 2);
 }
 END_TEST
@@ -468,7 +267,7 @@ END_TEST
 /* Negative feedback 1/concurrency: 10 -> 9, then 9 until the 9th failure. */
 START_TEST(test_negative_feedback_per_concurrency)
 {
-    SCHED_TRANSPORT_PARAMS *p = xport_params("fake");
+    SCHED_TRANSPORT_PARAMS *p = sched_fake_xport_params("fake");
     SCHED_ENTRY *busy[20];
     SCHED_QUEUE *q;
 
@@ -494,7 +293,7 @@ END_TEST
 /* Cohort limit 0: never dead, the window bottoms out at 1. */
 START_TEST(test_cohort_limit_disabled)
 {
-    SCHED_TRANSPORT_PARAMS *p = xport_params("fake");
+    SCHED_TRANSPORT_PARAMS *p = sched_fake_xport_params("fake");
     SCHED_ENTRY *busy[20];
     SCHED_QUEUE *q;
 
@@ -508,24 +307,24 @@ START_TEST(test_cohort_limit_disabled)
     ck_assert_int_eq(q->window, 1);
     ck_assert_ptr_eq(queue("fake", "d.example"), q);
     for (int i = 0; i < 7; i++) {
-        SCHED_ENTRY *e = choose("fake");
+        SCHED_ENTRY *e = sched_fake_choose("fake");
 
         ck_assert_ptr_nonnull(e);
-        ck_assert_ptr_null(choose("fake"));
+        ck_assert_ptr_null(sched_fake_choose("fake"));
         reply_hop_failure(e);
         if (i < 6)
             ck_assert_int_eq(q->window, 1);
     }
     /* Still alive: the empty queue was discarded, not kept as dead. */
     ck_assert_ptr_null(queue("fake", "d.example"));
-    ck_assert_ptr_null(sched_transport_find(fk.s, "retry"));
+    ck_assert_ptr_null(sched_transport_find(sched_fake.s, "retry"));
 }
 END_TEST
 
 /* Slow start: initial 2, limit 10: outstanding = min(10, 2 + k). */
 START_TEST(test_slow_start_growth)
 {
-    SCHED_TRANSPORT_PARAMS *p = xport_params("fake");
+    SCHED_TRANSPORT_PARAMS *p = sched_fake_xport_params("fake");
     SCHED_ENTRY *busy[64];
     int nbusy;
     SCHED_QUEUE *q;
@@ -557,7 +356,7 @@ START_TEST(test_slow_start_cap)
     send_many(20, "fake", "u@d.example");
     q = queue("fake", "d.example");
     for (int i = 0; i < 10; i++) {
-        SCHED_ENTRY *e = choose("fake");
+        SCHED_ENTRY *e = sched_fake_choose("fake");
 
         ck_assert_ptr_nonnull(e);
         reply_ok(e);
@@ -569,7 +368,7 @@ END_TEST
 /* Positive feedback 1/concurrency: 2 -> 10 takes 44 successes. */
 START_TEST(test_slow_start_per_concurrency)
 {
-    SCHED_TRANSPORT_PARAMS *p = xport_params("fake");
+    SCHED_TRANSPORT_PARAMS *p = sched_fake_xport_params("fake");
     SCHED_ENTRY *busy[64];
     int nbusy;
     int successes = 0;
@@ -629,7 +428,8 @@ START_TEST(test_dead_after_third_failure)
     ck_assert_str_eq(q->dsn_reason, "delivery temporarily suspended: "
                                     "connect to mx.d.example: Connection "
                                     "refused");
-    ck_assert_int_eq(timer_due(SCHED_TIMER_QUEUE_REVIVE, q), fk.now + 300);
+    ck_assert_int_eq(sched_fake_timer_due(SCHED_TIMER_QUEUE_REVIVE, q),
+                     sched_fake.now + 300);
     /* The whole backlog went to retry at once, under the exact reason. */
     ck_assert_int_eq(todo_count(q), 0);
     retry = queue("retry", HOP_RETRY_QUEUE);
@@ -647,11 +447,11 @@ START_TEST(test_dead_after_third_failure)
     assign_rcpts(m, "fake", NULL, addrs, 1);
     ck_assert_int_eq(todo_count(retry), 21);
     ck_assert_int_eq(todo_count(q), 0);
-    ck_assert_int_eq(fk.sync_defers, 0);
+    ck_assert_int_eq(sched_fake.sync_defers, 0);
     /* The dead state lasts minimal_backoff_time. */
-    advance(299);
+    sched_fake_advance(299);
     ck_assert(SCHED_QUEUE_THROTTLED(queue("fake", "d.example")));
-    advance(1);
+    sched_fake_advance(1);
     ck_assert_ptr_null(queue("fake", "d.example"));
     m = new_message("NEW2", "s@example.org", 0);
     assign_rcpts(m, "fake", NULL, addrs, 1);
@@ -665,14 +465,14 @@ END_TEST
 /* Initial concurrency 1: a single failure kills the destination. */
 START_TEST(test_window_one_death)
 {
-    SCHED_TRANSPORT_PARAMS *p = xport_params("fake");
+    SCHED_TRANSPORT_PARAMS *p = sched_fake_xport_params("fake");
     SCHED_ENTRY *e;
     SCHED_QUEUE *q;
 
     p->init_dest_concurrency = 1;
     start_sched(NULL);
     send_many(3, "fake", "u@d.example");
-    e = choose("fake");
+    e = sched_fake_choose("fake");
     q = e->queue;
     reply_hop_failure(e);
     ck_assert(SCHED_QUEUE_THROTTLED(q));
@@ -683,7 +483,7 @@ END_TEST
 /* fail, fail (dead), then the third in-flight delivery succeeds. */
 START_TEST(test_revival_by_in_flight_success)
 {
-    SCHED_TRANSPORT_PARAMS *p = xport_params("fake");
+    SCHED_TRANSPORT_PARAMS *p = sched_fake_xport_params("fake");
     SCHED_ENTRY *busy[3];
     SCHED_QUEUE *q;
 
@@ -696,14 +496,14 @@ START_TEST(test_revival_by_in_flight_success)
     ck_assert_int_eq(q->window, 1);
     reply_hop_failure(busy[1]);
     ck_assert(SCHED_QUEUE_THROTTLED(q));
-    ck_assert_int_ne(timer_due(SCHED_TIMER_QUEUE_REVIVE, q), -1);
+    ck_assert_int_ne(sched_fake_timer_due(SCHED_TIMER_QUEUE_REVIVE, q), -1);
     reply_ok(busy[2]);
     /* Revived (timer cancelled), then discarded because it is empty. */
-    ck_assert_int_eq(timer_due(SCHED_TIMER_QUEUE_REVIVE, q), -1);
+    ck_assert_int_eq(sched_fake_timer_due(SCHED_TIMER_QUEUE_REVIVE, q), -1);
     ck_assert_ptr_null(queue("fake", "d.example"));
     send_one("fake", "u@d.example");
     ck_assert_ptr_nonnull(queue("fake", "d.example"));
-    ck_assert_ptr_nonnull(choose("fake"));
+    ck_assert_ptr_nonnull(sched_fake_choose("fake"));
 }
 END_TEST
 
@@ -720,11 +520,11 @@ START_TEST(test_revival_window_is_busy)
     for (int i = 0; i < 3; i++)
         reply_hop_failure(busy[i]);
     ck_assert(SCHED_QUEUE_THROTTLED(q));
-    sched_flush_dead(fk.s);
+    sched_flush_dead(sched_fake.s);
     ck_assert_int_eq(q->window, 2);
     ck_assert_int_eq(q->fail_cohorts, 0);
     ck_assert_ptr_null(q->dsn_reason);
-    ck_assert_int_eq(timer_due(SCHED_TIMER_QUEUE_REVIVE, q), -1);
+    ck_assert_int_eq(sched_fake_timer_due(SCHED_TIMER_QUEUE_REVIVE, q), -1);
 }
 END_TEST
 
@@ -732,7 +532,7 @@ END_TEST
 START_TEST(test_dead_cache_bound)
 {
     SCHED_GLOBALS g;
-    SCHED_TRANSPORT_PARAMS *p = xport_params("fake");
+    SCHED_TRANSPORT_PARAMS *p = sched_fake_xport_params("fake");
     const char *others[] = {"a@a.example", "b@b.example", "c@c.example",
                             "d@d.example", "e@e.example"};
     SCHED_ENTRY *e;
@@ -747,28 +547,28 @@ START_TEST(test_dead_cache_bound)
 
     /* Few queues: the dead queue stays as the status cache. */
     send_one("fake", "u@x.example");
-    e = choose("fake");
+    e = sched_fake_choose("fake");
     x = e->queue;
     reply_hop_failure(e);
     ck_assert_ptr_eq(queue("fake", "x.example"), x);
     ck_assert(SCHED_QUEUE_THROTTLED(x));
-    sched_flush_dead(fk.s);
+    sched_flush_dead(sched_fake.s);
     ck_assert_ptr_null(queue("fake", "x.example"));
 
     /* Five other destinations held in flight, then X dies: dropped. */
     for (int i = 0; i < 5; i++) {
         send_one("fake", others[i]);
-        ck_assert_ptr_nonnull(choose("fake"));
+        ck_assert_ptr_nonnull(sched_fake_choose("fake"));
     }
     send_one("fake", "u@x.example");
-    e = choose("fake");
+    e = sched_fake_choose("fake");
     x = e->queue;
     ck_assert_str_eq(x->name, "x.example");
-    ck_assert_int_eq(sched_queue_count(fk.s), 6);
+    ck_assert_int_eq(sched_queue_count(sched_fake.s), 6);
     reply_hop_failure(e);
     ck_assert_ptr_null(queue("fake", "x.example"));
-    ck_assert_int_eq(sched_queue_count(fk.s), 5);
-    ck_assert_int_eq(timer_due(SCHED_TIMER_QUEUE_REVIVE, x), -1);
+    ck_assert_int_eq(sched_queue_count(sched_fake.s), 5);
+    ck_assert_int_eq(sched_fake_timer_due(SCHED_TIMER_QUEUE_REVIVE, x), -1);
     send_one("fake", "u@x.example");
     ck_assert_int_eq(todo_count(queue("fake", "x.example")), 1);
 }
@@ -777,7 +577,7 @@ END_TEST
 /* A per-message flush revives the dead queue for that message. */
 START_TEST(test_flush_each_revives_queue)
 {
-    SCHED_TRANSPORT_PARAMS *p = xport_params("fake");
+    SCHED_TRANSPORT_PARAMS *p = sched_fake_xport_params("fake");
     SCHED_ENTRY *e;
     SCHED_QUEUE *q;
     SCHED_MESSAGE *m;
@@ -786,7 +586,7 @@ START_TEST(test_flush_each_revives_queue)
     p->init_dest_concurrency = 1;
     start_sched(NULL);
     send_many(2, "fake", "u@d.example");
-    e = choose("fake");
+    e = sched_fake_choose("fake");
     q = e->queue;
     reply_hop_failure(e);
     ck_assert(SCHED_QUEUE_THROTTLED(q));
@@ -801,7 +601,7 @@ END_TEST
 /* The retry transport itself dead: new recipients are deferred at once. */
 START_TEST(test_dead_retry_defers_synchronously)
 {
-    SCHED_TRANSPORT_PARAMS *p = xport_params("fake");
+    SCHED_TRANSPORT_PARAMS *p = sched_fake_xport_params("fake");
     SCHED_ENTRY *e;
     SCHED_MESSAGE *m;
     SCHED_BATCH *b;
@@ -810,24 +610,27 @@ START_TEST(test_dead_retry_defers_synchronously)
     p->init_dest_concurrency = 1;
     start_sched(NULL);
     send_many(2, "fake", "u@d.example");
-    e = choose("fake");
+    e = sched_fake_choose("fake");
     reply_hop_failure(e);
     /* The retry agent is unavailable too: its todo is deferred now. */
-    sched_transport_broken(fk.s, transport("retry"), NULL, NULL, fk.now);
-    ck_assert_int_eq(transport("retry")->flags & SCHED_TRANSPORT_DEAD,
+    sched_transport_broken(sched_fake.s, sched_fake_transport("retry"), NULL,
+                           NULL, sched_fake.now);
+    ck_assert_int_eq(sched_fake_transport("retry")->flags &
+                         SCHED_TRANSPORT_DEAD,
                      SCHED_TRANSPORT_DEAD);
-    ck_assert_int_eq(fk.sync_defers, 1);
+    ck_assert_int_eq(sched_fake.sync_defers, 1);
     m = new_message("SYNC", "s@example.org", 0);
-    b = sched_batch_create(fk.s, m);
+    b = sched_batch_create(sched_fake.s, m);
     fill_batch(b, addrs, 1);
     ck_assert_int_eq(sched_batch_bind(b, 0, "fake", "d.example"),
                      SCHED_BIND_DEFERRED);
     ck_assert_ptr_null(sched_batch_queue(b, 0));
-    ck_assert_int_eq(sched_batch_assign(b, fk.now), 0);
-    ck_assert_int_eq(fk.sync_defers, 2);
-    ck_assert_str_eq(fk.sync_status, "4.4.1");
-    ck_assert_str_eq(fk.sync_reason, "delivery temporarily suspended: connect "
-                                     "to mx.d.example: Connection refused");
+    ck_assert_int_eq(sched_batch_assign(b, sched_fake.now), 0);
+    ck_assert_int_eq(sched_fake.sync_defers, 2);
+    ck_assert_str_eq(sched_fake.sync_status, "4.4.1");
+    ck_assert_str_eq(sched_fake.sync_reason,
+                     "delivery temporarily suspended: connect "
+                     "to mx.d.example: Connection refused");
     ck_assert_int_ne(m->flags, 0);
     ck_assert_int_eq(m->refcount, 0);
 }
@@ -845,40 +648,40 @@ START_TEST(test_transport_round_robin)
     start_sched(NULL);
     send_many(3, "fakeA", "u@a.example");
     send_many(3, "fakeB", "u@b.example");
-    a = transport("fakeA");
-    b = transport("fakeB");
+    a = sched_fake_transport("fakeA");
+    b = sched_fake_transport("fakeB");
     /* New transports go to the head: fakeB was created last. */
-    ck_assert_ptr_eq(sched_select_transport(fk.s), b);
-    ck_assert_ptr_eq(sched_select_transport(fk.s), a);
-    ck_assert_ptr_eq(sched_select_transport(fk.s), b);
-    ck_assert_ptr_eq(sched_select_transport(fk.s), a);
+    ck_assert_ptr_eq(sched_select_transport(sched_fake.s), b);
+    ck_assert_ptr_eq(sched_select_transport(sched_fake.s), a);
+    ck_assert_ptr_eq(sched_select_transport(sched_fake.s), b);
+    ck_assert_ptr_eq(sched_select_transport(sched_fake.s), a);
     /* Two pending connections each: nothing more. */
     ck_assert_int_eq(a->pending, 2);
-    ck_assert_ptr_null(sched_select_transport(fk.s));
-    sched_transport_connected(fk.s, b);
+    ck_assert_ptr_null(sched_select_transport(sched_fake.s));
+    sched_transport_connected(sched_fake.s, b);
     ck_assert_int_eq(b->pending, 1);
-    ck_assert_ptr_eq(sched_select_transport(fk.s), b);
+    ck_assert_ptr_eq(sched_select_transport(sched_fake.s), b);
 }
 END_TEST
 
 START_TEST(test_transport_need)
 {
-    SCHED_TRANSPORT_PARAMS *p = xport_params("fake");
+    SCHED_TRANSPORT_PARAMS *p = sched_fake_xport_params("fake");
     SCHED_ENTRY *busy[20];
     SCHED_TRANSPORT *t;
 
     p->init_dest_concurrency = 10;
     p->fail_cohort_limit = 100;
     start_sched(NULL);
-    ck_assert_ptr_null(sched_select_transport(fk.s));
+    ck_assert_ptr_null(sched_select_transport(sched_fake.s));
     send_one("fake", "u@y.example");
-    t = transport("fake");
+    t = sched_fake_transport("fake");
     /* One startable entry: one connection, not two. */
-    ck_assert_ptr_eq(sched_select_transport(fk.s), t);
-    ck_assert_ptr_null(sched_select_transport(fk.s));
-    sched_transport_connected(fk.s, t);
-    ck_assert_ptr_nonnull(choose("fake"));
-    ck_assert_ptr_null(sched_select_transport(fk.s));
+    ck_assert_ptr_eq(sched_select_transport(sched_fake.s), t);
+    ck_assert_ptr_null(sched_select_transport(sched_fake.s));
+    sched_transport_connected(sched_fake.s, t);
+    ck_assert_ptr_nonnull(sched_fake_choose("fake"));
+    ck_assert_ptr_null(sched_select_transport(sched_fake.s));
 
     /* Queue x: window shrinks below busy, which counts against need. */
     send_many(10, "fake", "u@x.example");
@@ -888,10 +691,10 @@ START_TEST(test_transport_need)
     ck_assert_int_eq(queue("fake", "x.example")->window, 7);
     ck_assert_int_eq(busy_count(queue("fake", "x.example")), 8);
     send_one("fake", "v@z.example");
-    ck_assert_ptr_null(sched_select_transport(fk.s));
+    ck_assert_ptr_null(sched_select_transport(sched_fake.s));
     reply_ok(busy[2]);
     ck_assert_int_eq(queue("fake", "x.example")->window, 8);
-    ck_assert_ptr_eq(sched_select_transport(fk.s), t);
+    ck_assert_ptr_eq(sched_select_transport(sched_fake.s), t);
 }
 END_TEST
 
@@ -923,15 +726,15 @@ START_TEST(test_oqmgr_round_robin)
         assign_rcpts(new_message(id, "s@x", 0), "fake", NULL, b, 1);
     }
     for (int i = 0; i < 6; i++)
-        ck_assert_str_eq(entry_id(choose("fake")), expect[i]);
-    ck_assert_ptr_null(choose("fake"));
+        ck_assert_str_eq(entry_id(sched_fake_choose("fake")), expect[i]);
+    ck_assert_ptr_null(sched_fake_choose("fake"));
 }
 END_TEST
 
 /* One message, recipient limit 2, 4 rcpts in a and 4 in b: a, b, a, b. */
 START_TEST(test_oqmgr_round_robin_one_message)
 {
-    SCHED_TRANSPORT_PARAMS *p = xport_params("fake");
+    SCHED_TRANSPORT_PARAMS *p = sched_fake_xport_params("fake");
     const char *addrs[] = {"a1@a.example", "b1@b.example", "a2@a.example",
                            "b2@b.example", "a3@a.example", "b3@b.example",
                            "a4@a.example", "b4@b.example"};
@@ -947,9 +750,9 @@ START_TEST(test_oqmgr_round_robin_one_message)
     ck_assert_int_eq(assign_rcpts(m, "fake", NULL, addrs, 8), 8);
     ck_assert_int_eq(m->refcount, 4);
     ck_assert_int_eq(m->rcpt_count, 8);
-    ck_assert_int_eq(sched_recipient_count(fk.s), 8);
+    ck_assert_int_eq(sched_recipient_count(sched_fake.s), 8);
     for (int i = 0; i < 4; i++) {
-        SCHED_ENTRY *e = choose("fake");
+        SCHED_ENTRY *e = sched_fake_choose("fake");
 
         ck_assert_int_eq(e->rcpt_count, 2);
         ck_assert_str_eq(e->rcpts[0].address, expect[i][0]);
@@ -966,13 +769,13 @@ START_TEST(test_unselect_goes_last)
     start_sched(NULL);
     for (int i = 0; i < 3; i++)
         send_one("fake", "u@a.example");
-    e = choose("fake");
+    e = sched_fake_choose("fake");
     ck_assert_str_eq(entry_id(e), "M0001");
-    sched_entry_unselect(fk.s, e);
+    sched_entry_unselect(sched_fake.s, e);
     ck_assert_int_eq(busy_count(e->queue), 0);
-    ck_assert_str_eq(entry_id(choose("fake")), "M0002");
-    ck_assert_str_eq(entry_id(choose("fake")), "M0003");
-    ck_assert_str_eq(entry_id(choose("fake")), "M0001");
+    ck_assert_str_eq(entry_id(sched_fake_choose("fake")), "M0002");
+    ck_assert_str_eq(entry_id(sched_fake_choose("fake")), "M0003");
+    ck_assert_str_eq(entry_id(sched_fake_choose("fake")), "M0001");
 }
 END_TEST
 
@@ -984,30 +787,30 @@ START_TEST(test_connection_cache_hints)
 
     start_sched(NULL);
     send_many(10, "fake", "u@d.example");
-    e = choose("fake");
+    e = sched_fake_choose("fake");
     q = e->queue;
     ck_assert_int_eq(sched_entry_flags(e), 0);
     reply_ok(e);
     /* Back to back (last completion <= 1 s ago): load and store. */
-    advance(1);
-    e = choose("fake");
+    sched_fake_advance(1);
+    e = sched_fake_choose("fake");
     ck_assert_int_eq(sched_entry_flags(e), SCHED_CONN_LOAD | SCHED_CONN_STORE);
     reply_ok(e);
     /* Not back to back, not concurrent: store off, load stays. */
-    advance(10);
-    e = choose("fake");
+    sched_fake_advance(10);
+    e = sched_fake_choose("fake");
     ck_assert_int_eq(sched_entry_flags(e), SCHED_CONN_LOAD);
     /* Back to back again (store was off): both on. */
     reply_ok(e);
-    e = choose("fake");
+    e = sched_fake_choose("fake");
     ck_assert_int_eq(q->dflags, SCHED_CONN_LOAD | SCHED_CONN_STORE);
     /* Store stays on while deliveries are concurrent. */
-    advance(10);
-    ck_assert_int_eq(sched_entry_flags(choose("fake")),
+    sched_fake_advance(10);
+    ck_assert_int_eq(sched_entry_flags(sched_fake_choose("fake")),
                      SCHED_CONN_LOAD | SCHED_CONN_STORE);
     /* Death clears the hints. */
     reply_hop_failure(e);
-    while (SCHED_QUEUE_READY(q) && (e = choose("fake")) != NULL)
+    while (SCHED_QUEUE_READY(q) && (e = sched_fake_choose("fake")) != NULL)
         reply_hop_failure(e);
     ck_assert(SCHED_QUEUE_THROTTLED(q));
     ck_assert_int_eq(q->dflags, 0);
@@ -1027,13 +830,13 @@ START_TEST(test_recipient_limit)
     static const int sizes[] = {3, 3, 1};
     SCHED_MESSAGE *m;
 
-    xport_params("fake")->dest_recipient_limit = 3;
+    sched_fake_xport_params("fake")->dest_recipient_limit = 3;
     start_sched(NULL);
     m = new_message("SEVEN", "s@x", 0);
     assign_rcpts(m, "fake", NULL, addrs, 7);
     ck_assert_int_eq(m->refcount, 3);
     for (int i = 0; i < 3; i++) {
-        SCHED_ENTRY *e = choose("fake");
+        SCHED_ENTRY *e = sched_fake_choose("fake");
 
         ck_assert_int_eq(e->rcpt_count, sizes[i]);
         ck_assert_str_eq(e->rcpts[0].address, first[i]);
@@ -1049,7 +852,7 @@ START_TEST(test_recipient_limit_unlimited_and_verp)
     SCHED_MESSAGE_INFO info = {.queue_id = "VERP", .sender = "s@x"};
     SCHED_ENTRY *e;
 
-    xport_params("fake")->dest_recipient_limit = 0;
+    sched_fake_xport_params("fake")->dest_recipient_limit = 0;
     start_sched(NULL);
     for (int i = 0; i < 120; i++) {
         addrs[i] = malloc(32);
@@ -1058,7 +861,7 @@ START_TEST(test_recipient_limit_unlimited_and_verp)
     m = new_message("BIG", "s@x", 0);
     assign_rcpts(m, "fake", NULL, (const char *const *) addrs, 120);
     ck_assert_int_eq(m->refcount, 1);
-    e = choose("fake");
+    e = sched_fake_choose("fake");
     ck_assert_int_eq(e->rcpt_count, 120);
     ck_assert_str_eq(e->rcpts[0].address, "user000@d.example");
     ck_assert_str_eq(e->rcpts[119].address, "user119@d.example");
@@ -1066,7 +869,7 @@ START_TEST(test_recipient_limit_unlimited_and_verp)
 
     /* VERP: one recipient per entry, whatever the limit. */
     info.single_rcpt = 1;
-    m = sched_message_create(fk.s, &info);
+    m = sched_message_create(sched_fake.s, &info);
     assign_rcpts(m, "fake", NULL, (const char *const *) addrs, 3);
     ck_assert_int_eq(m->refcount, 3);
     for (int i = 0; i < 120; i++)
@@ -1077,7 +880,7 @@ END_TEST
 START_TEST(test_per_recipient_queues)
 {
     SCHED_GLOBALS g;
-    SCHED_TRANSPORT_PARAMS *p = xport_params("fake");
+    SCHED_TRANSPORT_PARAMS *p = sched_fake_xport_params("fake");
     const char *addrs[] = {"User+a@D.example", "user+b@d.example",
                            "other@d.example"};
     SCHED_MESSAGE *m;
@@ -1091,13 +894,13 @@ START_TEST(test_per_recipient_queues)
     start_sched(&g);
     for (int round = 0; round < 2; round++) {
         m = new_message(round ? "M2" : "M1", "s@x", 0);
-        b = sched_batch_create(fk.s, m);
+        b = sched_batch_create(sched_fake.s, m);
         fill_batch(b, addrs, 3);
         for (int i = 0; i < 3; i++)
             sched_batch_bind(b, i, "fake", "D.example");
         ck_assert_ptr_eq(sched_batch_queue(b, 0), sched_batch_queue(b, 1));
         ck_assert_ptr_ne(sched_batch_queue(b, 0), sched_batch_queue(b, 2));
-        sched_batch_assign(b, fk.now);
+        sched_batch_assign(b, sched_fake.now);
     }
     user = queue("fake", "user@d.example");
     ck_assert_ptr_nonnull(user);
@@ -1106,16 +909,16 @@ START_TEST(test_per_recipient_queues)
     ck_assert_int_eq(todo_count(user), 4);
     ck_assert_int_eq(todo_count(queue("fake", "other@d.example")), 2);
     /* user+a and user+b share one delivery at a time; other runs too. */
-    ck_assert_ptr_eq(choose("fake")->queue, user);
-    ck_assert_str_eq(choose("fake")->queue->name, "other@d.example");
-    ck_assert_ptr_null(choose("fake"));
+    ck_assert_ptr_eq(sched_fake_choose("fake")->queue, user);
+    ck_assert_str_eq(sched_fake_choose("fake")->queue->name, "other@d.example");
+    ck_assert_ptr_null(sched_fake_choose("fake"));
 }
 END_TEST
 
 START_TEST(test_per_recipient_queue_names)
 {
     SCHED_GLOBALS g;
-    SCHED_TRANSPORT_PARAMS *p = xport_params("local");
+    SCHED_TRANSPORT_PARAMS *p = sched_fake_xport_params("local");
     static const char *cases[][2] = {
         {"joe-ext@h", "joe@h"},
         {"owner-list@h", "owner-list@h"},
@@ -1130,12 +933,12 @@ START_TEST(test_per_recipient_queue_names)
     SCHED_BATCH *b;
 
     p->dest_recipient_limit = 1;
-    xport_params("retry")->dest_recipient_limit = 1;
+    sched_fake_xport_params("retry")->dest_recipient_limit = 1;
     sched_globals_default(&g);
     g.recipient_delimiter = "-+";
     start_sched(&g);
     m = new_message("NAMES", "s@x", 0);
-    b = sched_batch_create(fk.s, m);
+    b = sched_batch_create(sched_fake.s, m);
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         SCHED_RCPT r = {.address = cases[i][0]};
 
@@ -1150,7 +953,7 @@ START_TEST(test_per_recipient_queue_names)
                      "4.3.0 Resolver Failure");
     sched_batch_free(b);
     /* Unassigned bindings leave no empty queues behind. */
-    ck_assert_int_eq(sched_queue_count(fk.s), 0);
+    ck_assert_int_eq(sched_queue_count(sched_fake.s), 0);
 }
 END_TEST
 
@@ -1160,7 +963,7 @@ END_TEST
 
 START_TEST(test_destination_rate_delay)
 {
-    SCHED_TRANSPORT_PARAMS *p = xport_params("fake");
+    SCHED_TRANSPORT_PARAMS *p = sched_fake_xport_params("fake");
     SCHED_ENTRY *a;
     SCHED_ENTRY *b;
     SCHED_QUEUE *qa;
@@ -1169,28 +972,31 @@ START_TEST(test_destination_rate_delay)
     start_sched(NULL);
     send_many(2, "fake", "u@a.example");
     send_many(2, "fake", "u@b.example");
-    ck_assert_int_eq(transport("fake")->params.dest_concurrency_limit, 1);
-    ck_assert_int_eq(transport("fake")->params.init_dest_concurrency, 1);
-    a = choose("fake");
-    b = choose("fake");
+    ck_assert_int_eq(
+        sched_fake_transport("fake")->params.dest_concurrency_limit, 1);
+    ck_assert_int_eq(sched_fake_transport("fake")->params.init_dest_concurrency,
+                     1);
+    a = sched_fake_choose("fake");
+    b = sched_fake_choose("fake");
     qa = a->queue;
     ck_assert_str_eq(qa->name, "a.example");
     ck_assert_str_eq(b->queue->name, "b.example");
-    ck_assert_ptr_null(choose("fake"));
+    ck_assert_ptr_null(sched_fake_choose("fake"));
     reply_ok(a);
     ck_assert(SCHED_QUEUE_SUSPENDED(qa));
-    ck_assert_int_eq(timer_due(SCHED_TIMER_QUEUE_RESUME, qa), fk.now + 3);
-    ck_assert_ptr_null(choose("fake"));
-    advance(2);
-    ck_assert_ptr_null(choose("fake"));
-    advance(1);
+    ck_assert_int_eq(sched_fake_timer_due(SCHED_TIMER_QUEUE_RESUME, qa),
+                     sched_fake.now + 3);
+    ck_assert_ptr_null(sched_fake_choose("fake"));
+    sched_fake_advance(2);
+    ck_assert_ptr_null(sched_fake_choose("fake"));
+    sched_fake_advance(1);
     ck_assert_int_eq(qa->window, 1);
-    a = choose("fake");
+    a = sched_fake_choose("fake");
     ck_assert_ptr_eq(a->queue, qa);
     reply_ok(a);
     /* Suspended even when empty; discarded when the delay ends. */
     ck_assert_ptr_eq(queue("fake", "a.example"), qa);
-    advance(3);
+    sched_fake_advance(3);
     ck_assert_ptr_null(queue("fake", "a.example"));
     ck_assert_ptr_nonnull(queue("fake", "b.example"));
 }
@@ -1202,21 +1008,22 @@ START_TEST(test_rate_delay_failure)
     SCHED_ENTRY *e;
     SCHED_QUEUE *q;
 
-    xport_params("fake")->dest_rate_delay = 3;
+    sched_fake_xport_params("fake")->dest_rate_delay = 3;
     start_sched(NULL);
     send_many(5, "fake", "u@d.example");
-    e = choose("fake");
+    e = sched_fake_choose("fake");
     q = e->queue;
     reply_hop_failure(e);
     ck_assert_int_eq(todo_count(queue("retry", HOP_RETRY_QUEUE)), 4);
     ck_assert(SCHED_QUEUE_SUSPENDED(q));
     ck_assert_ptr_null(q->dsn_reason);
-    ck_assert_int_eq(timer_due(SCHED_TIMER_QUEUE_REVIVE, q), -1);
-    ck_assert_int_eq(timer_due(SCHED_TIMER_QUEUE_RESUME, q), fk.now + 3);
-    advance(4);
+    ck_assert_int_eq(sched_fake_timer_due(SCHED_TIMER_QUEUE_REVIVE, q), -1);
+    ck_assert_int_eq(sched_fake_timer_due(SCHED_TIMER_QUEUE_RESUME, q),
+                     sched_fake.now + 3);
+    sched_fake_advance(4);
     ck_assert_ptr_null(queue("fake", "d.example"));
     send_one("fake", "u@d.example");
-    ck_assert_ptr_nonnull(choose("fake"));
+    ck_assert_ptr_nonnull(sched_fake_choose("fake"));
 }
 END_TEST
 
@@ -1226,32 +1033,32 @@ START_TEST(test_transport_rate_delay)
     SCHED_TRANSPORT *t;
     SCHED_ENTRY *e;
 
-    xport_params("fake")->transport_rate_delay = 2;
+    sched_fake_xport_params("fake")->transport_rate_delay = 2;
     start_sched(NULL);
     send_one("fake", "u@a.example");
     send_one("fake", "u@b.example");
     send_one("fake", "u@c.example");
-    t = transport("fake");
-    ck_assert_ptr_eq(sched_select_transport(fk.s), t);
+    t = sched_fake_transport("fake");
+    ck_assert_ptr_eq(sched_select_transport(sched_fake.s), t);
     ck_assert_int_eq(t->flags & SCHED_TRANSPORT_RATE_LOCK,
                      SCHED_TRANSPORT_RATE_LOCK);
-    ck_assert_ptr_null(sched_select_transport(fk.s));
-    sched_transport_connected(fk.s, t);
-    ck_assert_ptr_null(sched_select_transport(fk.s));
-    e = choose("fake");
+    ck_assert_ptr_null(sched_select_transport(sched_fake.s));
+    sched_transport_connected(sched_fake.s, t);
+    ck_assert_ptr_null(sched_select_transport(sched_fake.s));
+    e = sched_fake_choose("fake");
     reply_ok(e);
     ck_assert_int_eq(t->flags & SCHED_TRANSPORT_RATE_LOCK, 0);
-    ck_assert_ptr_eq(sched_select_transport(fk.s), t);
-    sched_transport_connected(fk.s, t);
+    ck_assert_ptr_eq(sched_select_transport(sched_fake.s), t);
+    sched_transport_connected(sched_fake.s, t);
     /* Crash: the lock is cleared too (documented deviation). */
-    reply(choose("fake"), 1, 1, NULL, NULL);
+    sched_fake_reply(sched_fake_choose("fake"), 1, 1, NULL, NULL);
     ck_assert_int_eq(t->flags & SCHED_TRANSPORT_RATE_LOCK, 0);
     /* No entry for a connection: cleared (documented deviation). */
-    ck_assert_ptr_eq(sched_select_transport(fk.s), t);
-    sched_transport_connected(fk.s, t);
-    ck_assert_ptr_nonnull(choose("fake"));
-    ck_assert_ptr_null(sched_select_transport(fk.s));
-    ck_assert_ptr_null(choose("fake"));
+    ck_assert_ptr_eq(sched_select_transport(sched_fake.s), t);
+    sched_transport_connected(sched_fake.s, t);
+    ck_assert_ptr_nonnull(sched_fake_choose("fake"));
+    ck_assert_ptr_null(sched_select_transport(sched_fake.s));
+    ck_assert_ptr_null(sched_fake_choose("fake"));
     ck_assert_int_eq(t->flags & SCHED_TRANSPORT_RATE_LOCK, 0);
 }
 END_TEST
@@ -1269,31 +1076,35 @@ START_TEST(test_transport_death)
 
     start_sched(NULL);
     send_many(3, "fake", "u@d.example");
-    t = transport("fake");
-    ck_assert_ptr_eq(sched_select_transport(fk.s), t);
-    sched_transport_connect_failed(fk.s, t, fk.now);
+    t = sched_fake_transport("fake");
+    ck_assert_ptr_eq(sched_select_transport(sched_fake.s), t);
+    sched_transport_connect_failed(sched_fake.s, t, sched_fake.now);
     ck_assert_int_eq(t->pending, 0);
     ck_assert_int_eq(t->flags & SCHED_TRANSPORT_DEAD, SCHED_TRANSPORT_DEAD);
     ck_assert_str_eq(t->dsn_status, "4.3.0");
     ck_assert_str_eq(t->dsn_reason, "mail transport unavailable");
-    ck_assert_int_eq(timer_due(SCHED_TIMER_TRANSPORT_REVIVE, t), fk.now + 60);
+    ck_assert_int_eq(sched_fake_timer_due(SCHED_TIMER_TRANSPORT_REVIVE, t),
+                     sched_fake.now + 60);
     ck_assert_ptr_null(queue("fake", "d.example"));
     retry = queue("retry", "4.3.0 mail transport unavailable");
     ck_assert_int_eq(todo_count(retry), 3);
     /* The dead transport is never selected; retry is. */
-    ck_assert_ptr_eq(sched_select_transport(fk.s), transport("retry"));
-    ck_assert_ptr_eq(sched_select_transport(fk.s), transport("retry"));
-    ck_assert_ptr_null(sched_select_transport(fk.s));
+    ck_assert_ptr_eq(sched_select_transport(sched_fake.s),
+                     sched_fake_transport("retry"));
+    ck_assert_ptr_eq(sched_select_transport(sched_fake.s),
+                     sched_fake_transport("retry"));
+    ck_assert_ptr_null(sched_select_transport(sched_fake.s));
     /* New recipients go straight to retry. */
     m = new_message("LATE", "s@x", 0);
     assign_rcpts(m, "fake", NULL, addrs, 1);
     ck_assert_int_eq(todo_count(retry), 4);
-    ck_assert_int_eq(sched_queue_count(fk.s), 1);
+    ck_assert_int_eq(sched_queue_count(sched_fake.s), 1);
     /* Calling it again changes nothing, the timer keeps its time. */
-    advance(30);
-    sched_transport_broken(fk.s, t, NULL, NULL, fk.now);
-    ck_assert_int_eq(timer_due(SCHED_TIMER_TRANSPORT_REVIVE, t), fk.now + 30);
-    advance(30);
+    sched_fake_advance(30);
+    sched_transport_broken(sched_fake.s, t, NULL, NULL, sched_fake.now);
+    ck_assert_int_eq(sched_fake_timer_due(SCHED_TIMER_TRANSPORT_REVIVE, t),
+                     sched_fake.now + 30);
+    sched_fake_advance(30);
     ck_assert_int_eq(t->flags & SCHED_TRANSPORT_DEAD, 0);
     ck_assert_ptr_null(t->dsn_reason);
     send_one("fake", "u@d.example");
@@ -1309,25 +1120,26 @@ START_TEST(test_transport_revival_paths)
 
     start_sched(NULL);
     send_many(3, "fake", "u@d.example");
-    t = transport("fake");
+    t = sched_fake_transport("fake");
     /* "F" revives a dead transport and cancels its timer. */
-    sched_transport_broken(fk.s, t, "4.3.0", "bad greeting", fk.now);
+    sched_transport_broken(sched_fake.s, t, "4.3.0", "bad greeting",
+                           sched_fake.now);
     ck_assert_str_eq(t->dsn_reason, "bad greeting");
     ck_assert_int_eq(todo_count(queue("retry", "4.3.0 bad greeting")), 3);
-    sched_flush_dead(fk.s);
+    sched_flush_dead(sched_fake.s);
     ck_assert_int_eq(t->flags & SCHED_TRANSPORT_DEAD, 0);
-    ck_assert_int_eq(timer_due(SCHED_TIMER_TRANSPORT_REVIVE, t), -1);
+    ck_assert_int_eq(sched_fake_timer_due(SCHED_TIMER_TRANSPORT_REVIVE, t), -1);
 
     /* An in-flight delivery that completes without a crash revives it. */
     send_many(2, "fake", "u@d.example");
-    e = choose("fake");
-    e2 = choose("fake");
-    sched_transport_broken(fk.s, t, NULL, NULL, fk.now);
-    reply(e, 1, 1, NULL, NULL);
+    e = sched_fake_choose("fake");
+    e2 = sched_fake_choose("fake");
+    sched_transport_broken(sched_fake.s, t, NULL, NULL, sched_fake.now);
+    sched_fake_reply(e, 1, 1, NULL, NULL);
     ck_assert_int_eq(t->flags & SCHED_TRANSPORT_DEAD, SCHED_TRANSPORT_DEAD);
-    reply(e2, 1, 0, "", "");
+    sched_fake_reply(e2, 1, 0, "", "");
     ck_assert_int_eq(t->flags & SCHED_TRANSPORT_DEAD, 0);
-    ck_assert_int_eq(timer_due(SCHED_TIMER_TRANSPORT_REVIVE, t), -1);
+    ck_assert_int_eq(sched_fake_timer_due(SCHED_TIMER_TRANSPORT_REVIVE, t), -1);
 }
 END_TEST
 
@@ -1340,8 +1152,8 @@ START_TEST(test_flush_each_revives_transport)
 
     start_sched(NULL);
     send_one("fake", "u@d.example");
-    t = transport("fake");
-    sched_transport_broken(fk.s, t, NULL, NULL, fk.now);
+    t = sched_fake_transport("fake");
+    sched_transport_broken(sched_fake.s, t, NULL, NULL, sched_fake.now);
     m = new_message("FLUSH", "s@x", SCHED_FLUSH_EACH | SCHED_FLUSH_DFXP);
     assign_rcpts(m, "fake", NULL, addrs, 1);
     ck_assert_int_eq(t->flags & SCHED_TRANSPORT_DEAD, 0);
@@ -1357,43 +1169,45 @@ START_TEST(test_transport_death_retry_dead)
     start_sched(NULL);
     m = send_one("fake", "u@d.example");
     send_one("fake", "v@d.example");
-    sched_transport_broken(fk.s, sched_transport_find(fk.s, "fake"), NULL, NULL,
-                           fk.now);
+    sched_transport_broken(sched_fake.s,
+                           sched_transport_find(sched_fake.s, "fake"), NULL,
+                           NULL, sched_fake.now);
     /* Retry gets the work; then retry itself dies: deferred now. */
-    sched_transport_broken(fk.s, transport("retry"), NULL, NULL, fk.now);
-    ck_assert_int_eq(fk.sync_defers, 2);
-    ck_assert_str_eq(fk.sync_reason, "mail transport unavailable");
+    sched_transport_broken(sched_fake.s, sched_fake_transport("retry"), NULL,
+                           NULL, sched_fake.now);
+    ck_assert_int_eq(sched_fake.sync_defers, 2);
+    ck_assert_str_eq(sched_fake.sync_reason, "mail transport unavailable");
     ck_assert_int_ne(m->flags, 0);
     ck_assert_int_eq(m->refcount, 0);
-    ck_assert_int_eq(fk.ndone, 2);
-    ck_assert_ptr_eq(fk.done[0], m);
-    ck_assert_int_eq(sched_recipient_count(fk.s), 0);
-    ck_assert_int_eq(sched_queue_count(fk.s), 0);
+    ck_assert_int_eq(sched_fake.ndone, 2);
+    ck_assert_ptr_eq(sched_fake.done[0], m);
+    ck_assert_int_eq(sched_recipient_count(sched_fake.s), 0);
+    ck_assert_int_eq(sched_queue_count(sched_fake.s), 0);
 }
 END_TEST
 
 /* "F" leaves suspended queues alone and discards idle revived ones. */
 START_TEST(test_flush_dead)
 {
-    SCHED_TRANSPORT_PARAMS *p = xport_params("slow");
+    SCHED_TRANSPORT_PARAMS *p = sched_fake_xport_params("slow");
     SCHED_ENTRY *e;
     SCHED_QUEUE *dead;
 
     p->dest_rate_delay = 10;
-    xport_params("fake")->init_dest_concurrency = 1;
+    sched_fake_xport_params("fake")->init_dest_concurrency = 1;
     start_sched(NULL);
     send_one("slow", "u@s.example");
     send_one("slow", "v@s.example");
-    reply_ok(choose("slow"));
+    reply_ok(sched_fake_choose("slow"));
     ck_assert(SCHED_QUEUE_SUSPENDED(queue("slow", "s.example")));
     send_one("fake", "u@d.example");
-    e = choose("fake");
+    e = sched_fake_choose("fake");
     dead = e->queue;
     reply_hop_failure(e);
     ck_assert(SCHED_QUEUE_THROTTLED(dead));
-    sched_flush_dead(fk.s);
+    sched_flush_dead(sched_fake.s);
     ck_assert_ptr_null(queue("fake", "d.example"));
-    ck_assert_int_eq(timer_due(SCHED_TIMER_QUEUE_REVIVE, dead), -1);
+    ck_assert_int_eq(sched_fake_timer_due(SCHED_TIMER_QUEUE_REVIVE, dead), -1);
     ck_assert(SCHED_QUEUE_SUSPENDED(queue("slow", "s.example")));
 }
 END_TEST
@@ -1417,7 +1231,7 @@ START_TEST(test_defer_transports)
     retry = queue("retry", "4.3.2 deferred transport");
     ck_assert_ptr_nonnull(retry);
     ck_assert_int_eq(todo_count(retry), 1);
-    ck_assert_ptr_null(sched_transport_find(fk.s, "fake"));
+    ck_assert_ptr_null(sched_transport_find(sched_fake.s, "fake"));
     /* Exact names only. */
     assign_rcpts(new_message("DFX2", "s@x", 0), "fake2", NULL, addrs, 1);
     ck_assert_int_eq(todo_count(queue("fake2", "d.example")), 1);
@@ -1442,21 +1256,21 @@ START_TEST(test_admission)
     sched_globals_default(&g);
     g.active_limit = 100;
     g.recipient_limit = 100;
-    xport_params("fake")->dest_recipient_limit = 1000;
+    sched_fake_xport_params("fake")->dest_recipient_limit = 1000;
     start_sched(&g);
-    ck_assert_int_eq(sched_batch_limit(fk.s, NULL), 100);
+    ck_assert_int_eq(sched_batch_limit(sched_fake.s, NULL), 100);
     for (int i = 0; i < 60; i++) {
         addrs[i] = malloc(32);
         snprintf(addrs[i], 32, "u%02d@d.example", i);
     }
-    ck_assert(sched_can_admit(fk.s));
+    ck_assert(sched_can_admit(sched_fake.s));
     m = new_message("R60a", "s@x", 0);
     assign_rcpts(m, "fake", NULL, (const char *const *) addrs, 60);
-    ck_assert(sched_can_admit(fk.s));
+    ck_assert(sched_can_admit(sched_fake.s));
     m = new_message("R60b", "s@x", 0);
     assign_rcpts(m, "fake", NULL, (const char *const *) addrs, 60);
-    ck_assert_int_eq(sched_recipient_count(fk.s), 120);
-    ck_assert(!sched_can_admit(fk.s));
+    ck_assert_int_eq(sched_recipient_count(sched_fake.s), 120);
+    ck_assert(!sched_can_admit(sched_fake.s));
     for (int i = 0; i < 60; i++)
         free(addrs[i]);
 }
@@ -1472,12 +1286,12 @@ START_TEST(test_admission_active_limit_and_fudge)
     g.fudge_factor = 33;
     start_sched(&g);
     /* ceil(20000 * 33 / 100) */
-    ck_assert_int_eq(sched_batch_limit(fk.s, NULL), 6600);
+    ck_assert_int_eq(sched_batch_limit(sched_fake.s, NULL), 6600);
     new_message("A", "s@x", 0);
-    ck_assert(sched_can_admit(fk.s));
+    ck_assert(sched_can_admit(sched_fake.s));
     new_message("B", "s@x", 0);
-    ck_assert_int_eq(sched_message_count(fk.s), 2);
-    ck_assert(!sched_can_admit(fk.s));
+    ck_assert_int_eq(sched_message_count(sched_fake.s), 2);
+    ck_assert(!sched_can_admit(sched_fake.s));
 }
 END_TEST
 
@@ -1501,7 +1315,7 @@ START_TEST(test_globals_sanitized)
     ck_assert_ptr_nonnull(strstr(log, "warning: bounce_queue_lifetime is "
                                       "larger than maximal_queue_lifetime - "
                                       "adjusting bounce_queue_lifetime"));
-    ck_assert_int_eq(sched_batch_limit(fk.s, NULL), 500);
+    ck_assert_int_eq(sched_batch_limit(sched_fake.s, NULL), 500);
     ck_assert_ptr_null(sched_create(&g, NULL, "nqmgr-not-yet"));
 }
 END_TEST
@@ -1524,7 +1338,7 @@ START_TEST(test_sort_order)
 
     start_sched(NULL);
     m = new_message("SORT", "s@x", 0);
-    b = sched_batch_create(fk.s, m);
+    b = sched_batch_create(sched_fake.s, m);
     fill_batch(b, addrs, 6);
     sched_batch_sort(b);
     for (i = 0; i < 6; i++)
@@ -1547,7 +1361,7 @@ START_TEST(test_sort_order)
     sched_batch_set_address(b, 5, "rewritten@x.example");
     ck_assert_str_eq(sched_batch_rcpt(b, 5)->address, "rewritten@x.example");
     ck_assert_str_eq(sched_batch_rcpt(b, 5)->orig_addr, "noat");
-    ck_assert_int_eq(sched_batch_assign(b, fk.now), 5);
+    ck_assert_int_eq(sched_batch_assign(b, sched_fake.now), 5);
     ck_assert_int_eq(m->refcount, 3);
 }
 END_TEST
@@ -1593,12 +1407,12 @@ START_TEST(test_clog_warning)
                                       "specify: qmgr_clog_warn_time = 0\n"));
 
     /* Not again before qmgr_clog_warn_time has passed. */
-    advance(299);
+    sched_fake_advance(299);
     capture_start();
     send_one("fake", "u@d.example");
     log = capture_stop();
     ck_assert_str_eq(log, "");
-    advance(1);
+    sched_fake_advance(1);
     capture_start();
     send_one("other", "u@o.example");
     send_one("fake", "u@e.example");
@@ -1621,11 +1435,11 @@ START_TEST(test_clog_warning_hints)
     sched_globals_default(&g);
     g.active_limit = 10;
     g.recipient_limit = 10;
-    xport_params("fake")->dest_concurrency_limit = 2;
-    xport_params("wide")->init_dest_concurrency = 8;
+    sched_fake_xport_params("fake")->dest_concurrency_limit = 2;
+    sched_fake_xport_params("wide")->init_dest_concurrency = 8;
     start_sched(&g);
     send_many(2, "fake", "u@d.example");
-    choose("fake");
+    sched_fake_choose("fake");
     capture_start();
     send_one("fake", "u@d.example");
     log = capture_stop();
@@ -1659,7 +1473,7 @@ START_TEST(test_clog_warning_disabled)
     send_many(5, "fake", "u@d.example");
     log = capture_stop();
     ck_assert_str_eq(log, "");
-    sched_destroy(fk.s);
+    sched_destroy(sched_fake.s);
     g.helpful_warnings = 1;
     g.clog_warn_time = 0;
     start_sched(&g);
@@ -1685,22 +1499,22 @@ START_TEST(test_message_done_notification)
     m = new_message("TWO", "s@x", 0);
     assign_rcpts(m, "fake", NULL, addrs, 2);
     ck_assert_int_eq(m->refcount, 2);
-    a = choose("fake");
-    b = choose("fake");
+    a = sched_fake_choose("fake");
+    b = sched_fake_choose("fake");
     reply_ok(a);
-    ck_assert_int_eq(fk.ndone, 0);
+    ck_assert_int_eq(sched_fake.ndone, 0);
     ck_assert_int_eq(m->flags, 0);
-    reply(b, 1, 0, "", "");
-    ck_assert_int_eq(fk.ndone, 1);
-    ck_assert_ptr_eq(fk.done[0], m);
+    sched_fake_reply(b, 1, 0, "", "");
+    ck_assert_int_eq(sched_fake.ndone, 1);
+    ck_assert_ptr_eq(sched_fake.done[0], m);
     ck_assert_int_eq(m->refcount, 0);
     ck_assert_int_ne(m->flags, 0);
-    ck_assert_int_eq(sched_recipient_count(fk.s), 0);
+    ck_assert_int_eq(sched_recipient_count(sched_fake.s), 0);
     ck_assert_int_eq(m->rcpt_count, 0);
     /* Both queues went away with their last entry. */
-    ck_assert_int_eq(sched_queue_count(fk.s), 0);
-    sched_message_free(fk.s, m);
-    ck_assert_int_eq(sched_message_count(fk.s), 0);
+    ck_assert_int_eq(sched_queue_count(sched_fake.s), 0);
+    sched_message_free(sched_fake.s, m);
+    ck_assert_int_eq(sched_message_count(sched_fake.s), 0);
 }
 END_TEST
 
@@ -1719,11 +1533,11 @@ START_TEST(test_agent_crash)
     send_many(4, "fake", "u@d.example");
     ck_assert_int_eq(choose_all("fake", busy, 5), 5);
     q = queue("fake", "d.example");
-    reply(busy[0], 0, 1, NULL, NULL);
+    sched_fake_reply(busy[0], 0, 1, NULL, NULL);
     ck_assert_int_ne(m->flags, 0);
     ck_assert_int_eq(q->window, 5);
-    reply(busy[1], 0, 1, NULL, NULL);
-    reply(busy[2], 0, 1, NULL, NULL);
+    sched_fake_reply(busy[1], 0, 1, NULL, NULL);
+    sched_fake_reply(busy[2], 0, 1, NULL, NULL);
     ck_assert(!SCHED_QUEUE_THROTTLED(q));
     ck_assert_int_eq(q->window, 5);
     ck_assert_ptr_null(q->dsn_status);
@@ -1736,12 +1550,12 @@ START_TEST(test_hop_status_sanitized)
     SCHED_ENTRY *e;
     SCHED_QUEUE *q;
 
-    xport_params("fake")->init_dest_concurrency = 1;
+    sched_fake_xport_params("fake")->init_dest_concurrency = 1;
     start_sched(NULL);
     send_one("fake", "u@d.example");
-    e = choose("fake");
+    e = sched_fake_choose("fake");
     q = e->queue;
-    reply(e, 1, 0, "x.y", "");
+    sched_fake_reply(e, 1, 0, "x.y", "");
     ck_assert(SCHED_QUEUE_THROTTLED(q));
     ck_assert_str_eq(q->dsn_status, "4.0.0");
     ck_assert_str_eq(q->dsn_reason,
@@ -1759,9 +1573,9 @@ START_TEST(test_hop_reason_without_deferral)
     send_many(5, "fake", "u@d.example");
     choose_all("fake", busy, 5);
     q = queue("fake", "d.example");
-    reply(busy[0], 0, 0, "4.4.1", "something");
+    sched_fake_reply(busy[0], 0, 0, "4.4.1", "something");
     ck_assert_int_eq(q->window, 5);
-    reply(busy[1], 0, 0, "", "");
+    sched_fake_reply(busy[1], 0, 0, "", "");
     ck_assert_int_eq(q->window, 6);
 }
 END_TEST
@@ -1792,19 +1606,19 @@ START_TEST(test_refill_after_entry)
     start_sched(&g);
     m = new_message("BIG", "s@x", 0);
     refill_target = m;
-    fk.refill_hook = refill_more;
+    sched_fake.refill_hook = refill_more;
     assign_rcpts(m, "fake", NULL, addrs, 2);
     sched_message_set_unread(m, 1);
-    e = choose("fake");
+    e = sched_fake_choose("fake");
     reply_ok(e);
-    ck_assert_int_eq(fk.refills, 1);
-    ck_assert_int_eq(fk.ndone, 0);
+    ck_assert_int_eq(sched_fake.refills, 1);
+    ck_assert_int_eq(sched_fake.ndone, 0);
     ck_assert_int_eq(m->refcount, 2);
     /* No more unread recipients: no refill, and done at the end. */
-    reply_ok(choose("fake"));
-    reply_ok(choose("fake"));
-    ck_assert_int_eq(fk.refills, 1);
-    ck_assert_int_eq(fk.ndone, 1);
+    reply_ok(sched_fake_choose("fake"));
+    reply_ok(sched_fake_choose("fake"));
+    ck_assert_int_eq(sched_fake.refills, 1);
+    ck_assert_int_eq(sched_fake.ndone, 1);
 }
 END_TEST
 
@@ -1821,15 +1635,17 @@ START_TEST(test_refill_threshold)
     m = new_message("BIG", "s@x", 0);
     assign_rcpts(m, "fake", NULL, addrs, 2);
     sched_message_set_unread(m, 1);
-    reply_ok(choose("fake"));
-    ck_assert_int_eq(fk.refills, 0);
-    reply_ok(choose("fake"));
+    reply_ok(sched_fake_choose("fake"));
+    ck_assert_int_eq(sched_fake.refills, 0);
+    reply_ok(sched_fake_choose("fake"));
     /* Last entry: the pipeline reads the next batch instead. */
-    ck_assert_int_eq(fk.refills, 0);
-    ck_assert_int_eq(fk.ndone, 1);
-    ck_assert_int_eq(sched_done_next(fk.s, m, fk.now), SCHED_DONE_BOUNCE);
+    ck_assert_int_eq(sched_fake.refills, 0);
+    ck_assert_int_eq(sched_fake.ndone, 1);
+    ck_assert_int_eq(sched_done_next(sched_fake.s, m, sched_fake.now),
+                     SCHED_DONE_BOUNCE);
     sched_done_status(m, SCHED_DONE_BOUNCE, 0);
-    ck_assert_int_eq(sched_done_next(fk.s, m, fk.now), SCHED_DONE_REFILL);
+    ck_assert_int_eq(sched_done_next(sched_fake.s, m, sched_fake.now),
+                     SCHED_DONE_REFILL);
 }
 END_TEST
 
@@ -1840,21 +1656,21 @@ END_TEST
 START_TEST(test_backoff)
 {
     SCHED_GLOBALS g;
-    time_t now = fk.now;
+    time_t now = sched_fake.now;
 
     start_sched(NULL);
-    ck_assert_int_eq(sched_backoff_delay(fk.s, now - 10, now), 300);
-    ck_assert_int_eq(sched_backoff_delay(fk.s, now - 1000, now), 1000);
-    ck_assert_int_eq(sched_backoff_delay(fk.s, now - 10000, now), 4000);
-    ck_assert_int_eq(sched_backoff_delay(fk.s, 0, now), 300);
-    sched_destroy(fk.s);
+    ck_assert_int_eq(sched_backoff_delay(sched_fake.s, now - 10, now), 300);
+    ck_assert_int_eq(sched_backoff_delay(sched_fake.s, now - 1000, now), 1000);
+    ck_assert_int_eq(sched_backoff_delay(sched_fake.s, now - 10000, now), 4000);
+    ck_assert_int_eq(sched_backoff_delay(sched_fake.s, 0, now), 300);
+    sched_destroy(sched_fake.s);
     sched_globals_default(&g);
     g.min_backoff_time = 600;
     g.max_backoff_time = 300;
     start_sched(&g);
-    ck_assert_int_eq(sched_backoff_delay(fk.s, now - 10000, now), 600);
-    ck_assert_int_eq(sched_backoff_delay(fk.s, now - 10, now), 600);
-    ck_assert_int_eq(sched_backoff_delay(fk.s, 0, now), 600);
+    ck_assert_int_eq(sched_backoff_delay(sched_fake.s, now - 10000, now), 600);
+    ck_assert_int_eq(sched_backoff_delay(sched_fake.s, now - 10, now), 600);
+    ck_assert_int_eq(sched_backoff_delay(sched_fake.s, 0, now), 600);
 }
 END_TEST
 
@@ -1872,18 +1688,23 @@ START_TEST(test_expiry)
     m = new_message("NORMAL", "s@x", 0);
     bounce = new_message("BOUNCE", "", 0);
     forced = new_message("FORCED", "s@x", SCHED_FORCE_EXPIRE);
-    ck_assert_int_eq(sched_expired(fk.s, m, fk.now + 999), SCHED_NOT_EXPIRED);
-    ck_assert_int_eq(sched_expired(fk.s, m, fk.now + 1000), SCHED_EXPIRED);
-    ck_assert_int_eq(sched_expired(fk.s, bounce, fk.now + 99),
+    ck_assert_int_eq(sched_expired(sched_fake.s, m, sched_fake.now + 999),
                      SCHED_NOT_EXPIRED);
-    ck_assert_int_eq(sched_expired(fk.s, bounce, fk.now + 100), SCHED_EXPIRED);
-    ck_assert_int_eq(sched_expired(fk.s, forced, fk.now), SCHED_FORCE_EXPIRED);
-    sched_destroy(fk.s);
+    ck_assert_int_eq(sched_expired(sched_fake.s, m, sched_fake.now + 1000),
+                     SCHED_EXPIRED);
+    ck_assert_int_eq(sched_expired(sched_fake.s, bounce, sched_fake.now + 99),
+                     SCHED_NOT_EXPIRED);
+    ck_assert_int_eq(sched_expired(sched_fake.s, bounce, sched_fake.now + 100),
+                     SCHED_EXPIRED);
+    ck_assert_int_eq(sched_expired(sched_fake.s, forced, sched_fake.now),
+                     SCHED_FORCE_EXPIRED);
+    sched_destroy(sched_fake.s);
     g.max_queue_lifetime = 0;
     g.bounce_queue_lifetime = 0;
     start_sched(&g);
     m = new_message("ZERO", "s@x", 0);
-    ck_assert_int_eq(sched_expired(fk.s, m, fk.now), SCHED_EXPIRED);
+    ck_assert_int_eq(sched_expired(sched_fake.s, m, sched_fake.now),
+                     SCHED_EXPIRED);
 }
 END_TEST
 
@@ -1893,13 +1714,13 @@ START_TEST(test_warning_due)
 
     start_sched(NULL);
     m = new_message("W", "s@x", 0);
-    m->warn_time = fk.now + 10;
-    ck_assert(!sched_warning_due(m, fk.now + 8));
-    ck_assert(sched_warning_due(m, fk.now + 9));
+    m->warn_time = sched_fake.now + 10;
+    ck_assert(!sched_warning_due(m, sched_fake.now + 8));
+    ck_assert(sched_warning_due(m, sched_fake.now + 9));
     m->warn_time = -1;
-    ck_assert(!sched_warning_due(m, fk.now + 100000));
+    ck_assert(!sched_warning_due(m, sched_fake.now + 100000));
     m->warn_time = 0;
-    ck_assert(!sched_warning_due(m, fk.now + 100000));
+    ck_assert(!sched_warning_due(m, sched_fake.now + 100000));
 }
 END_TEST
 
@@ -1911,68 +1732,84 @@ START_TEST(test_done_pipeline)
     start_sched(NULL);
     /* Delivered: bounce log check, then remove. */
     m = new_message("OK", "s@x", 0);
-    ck_assert_int_eq(sched_done_next(fk.s, m, fk.now), SCHED_DONE_BOUNCE);
+    ck_assert_int_eq(sched_done_next(sched_fake.s, m, sched_fake.now),
+                     SCHED_DONE_BOUNCE);
     sched_done_status(m, SCHED_DONE_BOUNCE, 0);
-    ck_assert_int_eq(sched_done_next(fk.s, m, fk.now), SCHED_DONE_REMOVE);
+    ck_assert_int_eq(sched_done_next(sched_fake.s, m, sched_fake.now),
+                     SCHED_DONE_REMOVE);
 
     /* A failed bounce flush makes it a deferral. */
     m = new_message("NDR", "s@x", 0);
     m->trace_wanted = 1;
-    ck_assert_int_eq(sched_done_next(fk.s, m, fk.now), SCHED_DONE_BOUNCE);
+    ck_assert_int_eq(sched_done_next(sched_fake.s, m, sched_fake.now),
+                     SCHED_DONE_BOUNCE);
     sched_done_status(m, SCHED_DONE_BOUNCE, 1);
-    ck_assert_int_eq(sched_done_next(fk.s, m, fk.now),
+    ck_assert_int_eq(sched_done_next(sched_fake.s, m, sched_fake.now),
                      SCHED_DONE_CORRUPT_CHECK);
-    ck_assert_int_eq(sched_done_next(fk.s, m, fk.now), SCHED_DONE_TRACE);
+    ck_assert_int_eq(sched_done_next(sched_fake.s, m, sched_fake.now),
+                     SCHED_DONE_TRACE);
     sched_done_status(m, SCHED_DONE_TRACE, 0);
-    ck_assert_int_eq(sched_done_next(fk.s, m, fk.now), SCHED_DONE_DEFER);
+    ck_assert_int_eq(sched_done_next(sched_fake.s, m, sched_fake.now),
+                     SCHED_DONE_DEFER);
 
     /* Deferred with a warning due: warn, flags unchanged, defer. */
     m = new_message("WARN", "s@x", 0);
     m->flags = 1;
-    m->warn_time = fk.now;
-    ck_assert_int_eq(sched_done_next(fk.s, m, fk.now), SCHED_DONE_BOUNCE);
-    ck_assert_int_eq(sched_done_next(fk.s, m, fk.now),
+    m->warn_time = sched_fake.now;
+    ck_assert_int_eq(sched_done_next(sched_fake.s, m, sched_fake.now),
+                     SCHED_DONE_BOUNCE);
+    ck_assert_int_eq(sched_done_next(sched_fake.s, m, sched_fake.now),
                      SCHED_DONE_CORRUPT_CHECK);
-    ck_assert_int_eq(sched_done_next(fk.s, m, fk.now), SCHED_DONE_WARN);
+    ck_assert_int_eq(sched_done_next(sched_fake.s, m, sched_fake.now),
+                     SCHED_DONE_WARN);
     sched_done_status(m, SCHED_DONE_WARN, 0);
-    ck_assert_int_eq(sched_done_next(fk.s, m, fk.now), SCHED_DONE_DEFER);
+    ck_assert_int_eq(sched_done_next(sched_fake.s, m, sched_fake.now),
+                     SCHED_DONE_DEFER);
 
     /* Expired: logged, status assigned, returned and removed. */
     m = new_message("EXP", "", SCHED_FORCE_EXPIRE);
     m->flags = 1;
-    m->warn_time = fk.now;
-    ck_assert_int_eq(sched_done_next(fk.s, m, fk.now), SCHED_DONE_BOUNCE);
-    ck_assert_int_eq(sched_done_next(fk.s, m, fk.now),
+    m->warn_time = sched_fake.now;
+    ck_assert_int_eq(sched_done_next(sched_fake.s, m, sched_fake.now),
+                     SCHED_DONE_BOUNCE);
+    ck_assert_int_eq(sched_done_next(sched_fake.s, m, sched_fake.now),
                      SCHED_DONE_CORRUPT_CHECK);
     capture_start();
-    ck_assert_int_eq(sched_done_next(fk.s, m, fk.now), SCHED_DONE_EXPIRE);
+    ck_assert_int_eq(sched_done_next(sched_fake.s, m, sched_fake.now),
+                     SCHED_DONE_EXPIRE);
     log = capture_stop();
     ck_assert_ptr_nonnull(
         strstr(log, ": EXP: from=<>, status=force-expired, returned to "
                     "sender\n"));
     sched_done_status(m, SCHED_DONE_EXPIRE, 0);
     ck_assert_int_eq(m->flags, 0);
-    ck_assert_int_eq(sched_done_next(fk.s, m, fk.now), SCHED_DONE_REMOVE);
+    ck_assert_int_eq(sched_done_next(sched_fake.s, m, sched_fake.now),
+                     SCHED_DONE_REMOVE);
 
     /* Unread recipients: refill, then the pipeline starts over. */
     m = new_message("MORE", "s@x", 0);
     sched_message_set_unread(m, 1);
-    ck_assert_int_eq(sched_done_next(fk.s, m, fk.now), SCHED_DONE_BOUNCE);
-    ck_assert_int_eq(sched_done_next(fk.s, m, fk.now), SCHED_DONE_REFILL);
+    ck_assert_int_eq(sched_done_next(sched_fake.s, m, sched_fake.now),
+                     SCHED_DONE_BOUNCE);
+    ck_assert_int_eq(sched_done_next(sched_fake.s, m, sched_fake.now),
+                     SCHED_DONE_REFILL);
     sched_message_set_unread(m, 0);
-    ck_assert_int_eq(sched_done_next(fk.s, m, fk.now), SCHED_DONE_BOUNCE);
-    ck_assert_int_eq(sched_done_next(fk.s, m, fk.now), SCHED_DONE_REMOVE);
+    ck_assert_int_eq(sched_done_next(sched_fake.s, m, sched_fake.now),
+                     SCHED_DONE_BOUNCE);
+    ck_assert_int_eq(sched_done_next(sched_fake.s, m, sched_fake.now),
+                     SCHED_DONE_REMOVE);
 }
 END_TEST
 
 START_TEST(test_double_bounce)
 {
     start_sched(NULL);
-    ck_assert(sched_is_double_bounce(fk.s, "double-bounce@host.example"));
-    ck_assert(sched_is_double_bounce(fk.s, "Double-Bounce@other"));
-    ck_assert(sched_is_double_bounce(fk.s, "double-bounce"));
-    ck_assert(!sched_is_double_bounce(fk.s, "double-bouncer@host"));
-    ck_assert(!sched_is_double_bounce(fk.s, "double@host"));
+    ck_assert(
+        sched_is_double_bounce(sched_fake.s, "double-bounce@host.example"));
+    ck_assert(sched_is_double_bounce(sched_fake.s, "Double-Bounce@other"));
+    ck_assert(sched_is_double_bounce(sched_fake.s, "double-bounce"));
+    ck_assert(!sched_is_double_bounce(sched_fake.s, "double-bouncer@host"));
+    ck_assert(!sched_is_double_bounce(sched_fake.s, "double@host"));
 }
 END_TEST
 
@@ -1981,20 +1818,21 @@ START_TEST(test_destroy_with_state)
 {
     SCHED_ENTRY *e;
 
-    xport_params("fake")->init_dest_concurrency = 1;
-    xport_params("slow")->dest_rate_delay = 5;
+    sched_fake_xport_params("fake")->init_dest_concurrency = 1;
+    sched_fake_xport_params("slow")->dest_rate_delay = 5;
     start_sched(NULL);
     send_many(3, "fake", "u@d.example");
     send_many(2, "slow", "u@s.example");
-    e = choose("fake");
+    e = sched_fake_choose("fake");
     reply_hop_failure(e);
-    reply_ok(choose("slow"));
-    choose("retry");
-    sched_transport_broken(fk.s, transport("fake"), NULL, NULL, fk.now);
-    ck_assert_int_gt(fk.ntimers, 0);
-    sched_destroy(fk.s);
-    fk.s = NULL;
-    ck_assert_int_eq(fk.ntimers, 0);
+    reply_ok(sched_fake_choose("slow"));
+    sched_fake_choose("retry");
+    sched_transport_broken(sched_fake.s, sched_fake_transport("fake"), NULL,
+                           NULL, sched_fake.now);
+    ck_assert_int_gt(sched_fake.ntimers, 0);
+    sched_destroy(sched_fake.s);
+    sched_fake.s = NULL;
+    ck_assert_int_eq(sched_fake.ntimers, 0);
 }
 END_TEST
 

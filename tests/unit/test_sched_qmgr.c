@@ -6,12 +6,12 @@
  * 3.5 computed by hand, recipient slot pools and refills, and the effect
  * of every qmgr-only parameter.
  *
- * A fake daemon drives the model: a fake clock, a timer table, and fake
- * queue files that are read in batches of sched_batch_limit() recipients,
- * from the synchronous refill callback and from the completion pipeline,
- * as the daemon does.  The tests look at the policy's internal state
- * (sched_qmgr.h) where the spec gives numbers: slot counters, pools,
- * recipient limits.
+ * The fake daemon of sched_fake.h drives the model (a fake clock, a timer
+ * table, recorders for the callbacks); here it has fake queue files too,
+ * read in batches of sched_batch_limit() recipients, from the synchronous
+ * refill callback and from the completion pipeline, as the daemon does.  The
+ * tests look at the policy's internal state (sched_qmgr.h) where the spec gives
+ * numbers: slot counters, pools, recipient limits.
  */
 #include <check.h>
 #include <stdarg.h>
@@ -19,27 +19,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "sched_fake.h"
 #include "sched_qmgr.h"
 #include "xalloc.h"
 
-#define MAX_TIMERS 256
-#define MAX_PARAMS 16
-#define MAX_DONE   256
-#define MAX_FILES  64
-#define MAX_READS  64
-#define MAX_BUSY   1024
-#define SEQ_LEN    8192
-
-typedef struct FAKE_TIMER {
-    SCHED_TIMER_KIND kind;
-    void *object;
-    time_t due;
-} FAKE_TIMER;
-
-typedef struct FAKE_PARAMS {
-    char name[32];
-    SCHED_TRANSPORT_PARAMS params;
-} FAKE_PARAMS;
+#define MAX_FILES 64
+#define MAX_READS 64
+#define MAX_BUSY  1024
+#define SEQ_LEN   8192
 
 /* A queue file: recipients with the transport each resolves to. */
 typedef struct FAKE_FILE {
@@ -56,87 +43,16 @@ typedef struct FAKE_FILE {
     int freed;
 } FAKE_FILE;
 
+/* The queue files and busy entries; the rest is in sched_fake. */
 static struct {
-    SCHED *s;
-    time_t now;
-    FAKE_TIMER timers[MAX_TIMERS];
-    int ntimers;
-    FAKE_PARAMS params[MAX_PARAMS];
-    int nparams;
-    SCHED_MESSAGE *done[MAX_DONE];
-    int ndone;
     FAKE_FILE files[MAX_FILES];
     int nfiles;
     SCHED_ENTRY *busy[MAX_BUSY];
     int nbusy;
-    int refills;
-    int no_refill_callback;
     const char *probe_xport; /* record this pool when a refill starts */
     int probe_pool;
     int probe_msg_limit;
 } fk;
-
-/* Fake daemon callbacks. */
-
-static void
-fake_params(void *ctx, const char *name, SCHED_TRANSPORT_PARAMS *p)
-{
-    (void) ctx;
-    for (int i = 0; i < fk.nparams; i++)
-        if (strcmp(fk.params[i].name, name) == 0)
-            *p = fk.params[i].params;
-}
-
-static void
-remove_timer(SCHED_TIMER_KIND kind, void *object)
-{
-    for (int i = 0; i < fk.ntimers; i++) {
-        if (fk.timers[i].kind == kind && fk.timers[i].object == object) {
-            fk.timers[i] = fk.timers[--fk.ntimers];
-            return;
-        }
-    }
-}
-
-static void
-fake_set_timer(void *ctx, SCHED_TIMER_KIND kind, void *object, int seconds)
-{
-    (void) ctx;
-    remove_timer(kind, object);
-    ck_assert_int_lt(fk.ntimers, MAX_TIMERS);
-    fk.timers[fk.ntimers].kind = kind;
-    fk.timers[fk.ntimers].object = object;
-    fk.timers[fk.ntimers].due = fk.now + seconds;
-    fk.ntimers++;
-}
-
-static void
-fake_cancel_timer(void *ctx, SCHED_TIMER_KIND kind, void *object)
-{
-    (void) ctx;
-    remove_timer(kind, object);
-}
-
-static int
-fake_defer(void *ctx, SCHED_MESSAGE *m, const SCHED_RCPT *rcpts, int count,
-           const char *status, const char *reason)
-{
-    (void) ctx;
-    (void) m;
-    (void) rcpts;
-    (void) count;
-    (void) status;
-    (void) reason;
-    return 0;
-}
-
-static const char *
-domain_of(const char *addr)
-{
-    const char *at = strrchr(addr, '@');
-
-    return at ? at + 1 : "localhost";
-}
 
 /*
  * Read the next batch of a file, as the daemon does: at most limit
@@ -146,7 +62,7 @@ domain_of(const char *addr)
 static void
 read_batch(FAKE_FILE *f, int limit)
 {
-    SCHED_BATCH *b = sched_batch_create(fk.s, f->m);
+    SCHED_BATCH *b = sched_batch_create(sched_fake.s, f->m);
     int n = f->count - f->next;
     int left;
 
@@ -166,7 +82,8 @@ read_batch(FAKE_FILE *f, int limit)
     for (int i = 0; i < sched_batch_count(b); i++) {
         const SCHED_RCPT *r = sched_batch_rcpt(b, i);
 
-        sched_batch_bind(b, i, f->xports[r->offset - 1], domain_of(r->address));
+        sched_batch_bind(b, i, f->xports[r->offset - 1],
+                         sched_fake_domain_of(r->address));
     }
     f->next += n;
     left = f->count - f->next;
@@ -174,31 +91,22 @@ read_batch(FAKE_FILE *f, int limit)
     sched_message_set_rcpt_unread(f->m, left);
     ck_assert_int_lt(f->nreads, MAX_READS);
     f->reads[f->nreads++] = n;
-    sched_batch_assign(b, fk.now);
+    sched_batch_assign(b, sched_fake.now);
 }
 
+/* The refill callback: read the next batch of the message's file. */
 static void
-fake_refill(void *ctx, SCHED_MESSAGE *m)
+file_refill(SCHED_MESSAGE *m)
 {
     FAKE_FILE *f = m->context;
 
-    (void) ctx;
-    fk.refills++;
     if (fk.probe_xport != NULL) {
-        SCHED_TRANSPORT *t = sched_transport_find(fk.s, fk.probe_xport);
+        SCHED_TRANSPORT *t = sched_transport_find(sched_fake.s, fk.probe_xport);
 
         fk.probe_pool = ((SCHED_QMGR_XPORT *) t->policy_data)->rcpt_unused;
         fk.probe_msg_limit = ((SCHED_QMGR_MSG *) m->policy_data)->rcpt_limit;
     }
-    read_batch(f, sched_batch_limit(fk.s, m));
-}
-
-static void
-fake_done(void *ctx, SCHED_MESSAGE *m)
-{
-    (void) ctx;
-    ck_assert_int_lt(fk.ndone, MAX_DONE);
-    fk.done[fk.ndone++] = m;
+    read_batch(f, sched_batch_limit(sched_fake.s, m));
 }
 
 /* Harness helpers. */
@@ -206,15 +114,15 @@ fake_done(void *ctx, SCHED_MESSAGE *m)
 static void
 setup(void)
 {
+    sched_fake_setup();
+    sched_fake.refill_hook = file_refill;
     memset(&fk, 0, sizeof(fk));
-    fk.now = 1000000;
 }
 
 static void
 teardown(void)
 {
-    sched_destroy(fk.s);
-    fk.s = NULL;
+    sched_fake_teardown();
     for (int i = 0; i < fk.nfiles; i++) {
         FAKE_FILE *f = fk.files + i;
 
@@ -227,19 +135,6 @@ teardown(void)
     }
 }
 
-/* Parameters for transport name, preset to defaults, before first use. */
-static SCHED_TRANSPORT_PARAMS *
-xport_params(const char *name)
-{
-    for (int i = 0; i < fk.nparams; i++)
-        if (strcmp(fk.params[i].name, name) == 0)
-            return &fk.params[i].params;
-    ck_assert_int_lt(fk.nparams, MAX_PARAMS);
-    snprintf(fk.params[fk.nparams].name, sizeof(fk.params[0].name), "%s", name);
-    sched_transport_params_default(&fk.params[fk.nparams].params);
-    return &fk.params[fk.nparams++].params;
-}
-
 /*
  * A transport whose destinations never limit the tests: windows of 1000,
  * no concurrency limit; 50 recipients per delivery.
@@ -247,7 +142,7 @@ xport_params(const char *name)
 static SCHED_TRANSPORT_PARAMS *
 wide_params(const char *name)
 {
-    SCHED_TRANSPORT_PARAMS *p = xport_params(name);
+    SCHED_TRANSPORT_PARAMS *p = sched_fake_xport_params(name);
 
     p->init_dest_concurrency = 1000;
     p->dest_concurrency_limit = 0;
@@ -255,32 +150,9 @@ wide_params(const char *name)
 }
 
 static SCHED *
-start_policy(const SCHED_GLOBALS *globals, const char *policy)
-{
-    SCHED_GLOBALS defaults;
-    SCHED_OPS ops = {
-        .context = NULL,
-        .get_transport_params = fake_params,
-        .set_timer = fake_set_timer,
-        .cancel_timer = fake_cancel_timer,
-        .defer_recipients = fake_defer,
-        .message_refill = fk.no_refill_callback ? NULL : fake_refill,
-        .message_done = fake_done,
-    };
-
-    if (globals == NULL) {
-        sched_globals_default(&defaults);
-        globals = &defaults;
-    }
-    fk.s = sched_create(globals, &ops, policy);
-    ck_assert_ptr_nonnull(fk.s);
-    return fk.s;
-}
-
-static SCHED *
 start_sched(const SCHED_GLOBALS *globals)
 {
-    return start_policy(globals, "qmgr");
+    return sched_fake_start(globals, "qmgr");
 }
 
 /* Small globals: first reads of 10 recipients while the core is empty. */
@@ -295,31 +167,6 @@ start_small(int minimum)
     g.recipient_minimum = minimum;
     g.clog_warn_time = 0; /* active limit / 5 would warn all the time */
     return start_sched(&g);
-}
-
-/* Move the clock, firing due timers in time order. */
-static void
-advance(int seconds)
-{
-    time_t end = fk.now + seconds;
-
-    for (;;) {
-        int best = -1;
-
-        for (int i = 0; i < fk.ntimers; i++)
-            if (fk.timers[i].due <= end &&
-                (best < 0 || fk.timers[i].due < fk.timers[best].due))
-                best = i;
-        if (best < 0)
-            break;
-        FAKE_TIMER t = fk.timers[best];
-
-        fk.timers[best] = fk.timers[--fk.ntimers];
-        if (t.due > fk.now)
-            fk.now = t.due;
-        sched_timer_expired(fk.s, t.kind, t.object);
-    }
-    fk.now = end;
 }
 
 static FAKE_FILE *
@@ -365,22 +212,22 @@ file_add(FAKE_FILE *f, const char *xport, int count, const char *fmt, ...)
 static SCHED_MESSAGE *
 activate(FAKE_FILE *f)
 {
-    int limit = sched_batch_limit(fk.s, NULL);
+    int limit = sched_batch_limit(sched_fake.s, NULL);
     SCHED_MESSAGE_INFO info = {
         .context = f,
         .queue_id = f->id,
         .sender = "sender@example.org",
-        .create_time = fk.now,
+        .create_time = sched_fake.now,
         .warn_time = 0,
         .qflags = 0,
         .single_rcpt = f->single_rcpt,
         .trace_wanted = 0,
     };
 
-    f->m = sched_message_create(fk.s, &info);
+    f->m = sched_message_create(sched_fake.s, &info);
     read_batch(f, limit);
     if (f->m->refcount == 0)
-        fake_done(NULL, f->m);
+        sched_fake_done(f->m);
     return f->m;
 }
 
@@ -399,19 +246,20 @@ send_msg(const char *id, const char *xport, int count, const char *domain)
 static void
 process_done(void)
 {
-    for (int i = 0; i < fk.ndone; i++) {
-        SCHED_MESSAGE *m = fk.done[i];
+    for (int i = 0; i < sched_fake.ndone; i++) {
+        SCHED_MESSAGE *m = sched_fake.done[i];
         FAKE_FILE *f = m->context;
 
         for (;;) {
-            SCHED_DONE_STEP step = sched_done_next(fk.s, m, fk.now);
+            SCHED_DONE_STEP step =
+                sched_done_next(sched_fake.s, m, sched_fake.now);
 
             if (step == SCHED_DONE_REFILL) {
-                read_batch(f, sched_batch_limit(fk.s, m));
+                read_batch(f, sched_batch_limit(sched_fake.s, m));
                 if (m->refcount > 0)
                     break;
             } else if (step == SCHED_DONE_DEFER || step == SCHED_DONE_REMOVE) {
-                sched_message_free(fk.s, m);
+                sched_message_free(sched_fake.s, m);
                 f->m = NULL;
                 f->freed = 1;
                 break;
@@ -420,22 +268,13 @@ process_done(void)
             }
         }
     }
-    fk.ndone = 0;
-}
-
-static SCHED_TRANSPORT *
-transport(const char *name)
-{
-    SCHED_TRANSPORT *t = sched_transport_find(fk.s, name);
-
-    ck_assert_msg(t != NULL, "no transport %s", name);
-    return t;
+    sched_fake.ndone = 0;
 }
 
 static SCHED_QMGR_XPORT *
 xport_state(const char *name)
 {
-    SCHED_QMGR_XPORT *xp = transport(name)->policy_data;
+    SCHED_QMGR_XPORT *xp = sched_fake_transport(name)->policy_data;
 
     ck_assert_msg(xp != NULL, "transport %s has no jobs", name);
     return xp;
@@ -447,7 +286,7 @@ job_of(FAKE_FILE *f, const char *xport)
     SCHED_JOB *job;
 
     ck_assert_ptr_nonnull(f->m);
-    job = sched_job_find(f->m, transport(xport));
+    job = sched_job_find(f->m, sched_fake_transport(xport));
     ck_assert_msg(job != NULL, "%s has no job on %s", f->id, xport);
     return job;
 }
@@ -462,7 +301,7 @@ msg_state(FAKE_FILE *f)
 static SCHED_ENTRY *
 choose(const char *xport)
 {
-    SCHED_ENTRY *e = sched_choose_entry(fk.s, transport(xport), fk.now);
+    SCHED_ENTRY *e = sched_fake_choose(xport);
 
     if (e != NULL) {
         ck_assert_int_lt(fk.nbusy, MAX_BUSY);
@@ -528,13 +367,8 @@ static void
 reply(SCHED_ENTRY *e, int status, const char *hop_status,
       const char *hop_reason)
 {
-    SCHED_REPLY r = {.status = status,
-                     .crashed = 0,
-                     .hop_status = hop_status,
-                     .hop_reason = hop_reason};
-
     unbusy(e);
-    sched_delivery_done(fk.s, e, &r, fk.now);
+    sched_fake_reply(e, status, 0, hop_status, hop_reason);
 }
 
 static void
@@ -559,7 +393,7 @@ complete_all(void)
 static void
 check_pools(void)
 {
-    SCHED *s = fk.s;
+    SCHED *s = sched_fake.s;
     SCHED_TRANSPORT *t;
     SCHED_MESSAGE *m;
     SCHED_JOB *job;
@@ -606,10 +440,10 @@ check_drained(void)
 {
     SCHED_TRANSPORT *t;
 
-    ck_assert_int_eq(sched_message_count(fk.s), 0);
-    ck_assert_int_eq(sched_recipient_count(fk.s), 0);
-    for (t = sched_list_first(&fk.s->transport_list); t;
-         t = sched_list_next(&fk.s->transport_list, &t->peers)) {
+    ck_assert_int_eq(sched_message_count(sched_fake.s), 0);
+    ck_assert_int_eq(sched_recipient_count(sched_fake.s), 0);
+    for (t = sched_list_first(&sched_fake.s->transport_list); t;
+         t = sched_list_next(&sched_fake.s->transport_list, &t->peers)) {
         SCHED_QMGR_XPORT *xp = t->policy_data;
 
         if (xp == NULL)
@@ -626,29 +460,29 @@ check_drained(void)
 static void
 restart(void)
 {
-    sched_destroy(fk.s);
-    fk.s = NULL;
+    sched_destroy(sched_fake.s);
+    sched_fake.s = NULL;
     fk.nbusy = 0;
-    fk.ndone = 0;
-    fk.ntimers = 0;
-    fk.refills = 0;
+    sched_fake.ndone = 0;
+    sched_fake.ntimers = 0;
+    sched_fake.refills = 0;
 }
 
 /* Choose everything on every transport, complete, repeat until empty. */
 static void
 drain(void)
 {
-    for (int round = 0; round < 10000 && sched_message_count(fk.s) > 0;
+    for (int round = 0; round < 10000 && sched_message_count(sched_fake.s) > 0;
          round++) {
         SCHED_TRANSPORT *t;
 
-        for (t = sched_list_first(&fk.s->transport_list); t;
-             t = sched_list_next(&fk.s->transport_list, &t->peers))
+        for (t = sched_list_first(&sched_fake.s->transport_list); t;
+             t = sched_list_next(&sched_fake.s->transport_list, &t->peers))
             while (choose(t->name) != NULL)
                 check_pools();
         complete_all();
         check_pools();
-        advance(1);
+        sched_fake_advance(1);
     }
     check_drained();
 }
@@ -681,12 +515,12 @@ START_TEST(test_admission)
     g.recipient_limit = 3;
     start_sched(&g);
     send_msg("M1", "fake", 10, "d.example");
-    ck_assert_int_eq(sched_recipient_count(fk.s), 10);
-    ck_assert(sched_can_admit(fk.s));
+    ck_assert_int_eq(sched_recipient_count(sched_fake.s), 10);
+    ck_assert(sched_can_admit(sched_fake.s));
     send_msg("M2", "fake", 1, "d.example");
-    ck_assert(sched_can_admit(fk.s));
+    ck_assert(sched_can_admit(sched_fake.s));
     send_msg("M3", "fake", 1, "d.example");
-    ck_assert(!sched_can_admit(fk.s));
+    ck_assert(!sched_can_admit(sched_fake.s));
 }
 END_TEST
 
@@ -702,8 +536,9 @@ START_TEST(test_sort_case_sensitive)
         SCHED_RCPT b = {.offset = 2, .address = "B@x.example"};
         SCHED_BATCH *batch;
 
-        start_policy(NULL, policies[i]);
-        batch = sched_batch_create(fk.s, sched_message_create(fk.s, &info));
+        sched_fake_start(NULL, policies[i]);
+        batch = sched_batch_create(sched_fake.s,
+                                   sched_message_create(sched_fake.s, &info));
         sched_batch_add(batch, &a);
         sched_batch_add(batch, &b);
         sched_batch_sort(batch);
@@ -721,7 +556,7 @@ START_TEST(test_batch_limits)
 
     /* Defaults: 20000 - 0 in core, capped at 5000; later reads too. */
     start_sched(NULL);
-    ck_assert_int_eq(sched_batch_limit(fk.s, NULL), 5000);
+    ck_assert_int_eq(sched_batch_limit(sched_fake.s, NULL), 5000);
     f = new_file("BIG");
     file_add(f, "fake", 6000, "u@d.example");
     activate(f);
@@ -729,7 +564,7 @@ START_TEST(test_batch_limits)
     ck_assert_int_eq(f->reads[0], 5000);
     /* The job took the whole pool: 10 + 20000 slots, 5000 used. */
     ck_assert_int_eq(msg_state(f)->rcpt_limit, 20010);
-    ck_assert_int_eq(sched_batch_limit(fk.s, f->m), 5000);
+    ck_assert_int_eq(sched_batch_limit(sched_fake.s, f->m), 5000);
     choose("fake");
     ck_assert_int_eq(f->nreads, 2);
     ck_assert_int_eq(f->reads[1], 1000);
@@ -737,9 +572,9 @@ START_TEST(test_batch_limits)
 
     /* qmgr_message_recipient_minimum: the floor of a first read. */
     start_small(3);
-    ck_assert_int_eq(sched_batch_limit(fk.s, NULL), 10);
+    ck_assert_int_eq(sched_batch_limit(sched_fake.s, NULL), 10);
     send_msg("M1", "fake", 9, "d.example");
-    ck_assert_int_eq(sched_batch_limit(fk.s, NULL), 3);
+    ck_assert_int_eq(sched_batch_limit(sched_fake.s, NULL), 3);
     f = new_file("M2");
     file_add(f, "fake", 20, "u@e.example");
     activate(f);
@@ -747,7 +582,7 @@ START_TEST(test_batch_limits)
     restart();
     start_small(10);
     send_msg("M1", "fake", 9, "d.example");
-    ck_assert_int_eq(sched_batch_limit(fk.s, NULL), 10);
+    ck_assert_int_eq(sched_batch_limit(sched_fake.s, NULL), 10);
 }
 END_TEST
 
@@ -793,13 +628,13 @@ START_TEST(test_fifo_by_activation)
 
         p->dest_recipient_limit = 2;
         p->delivery_slot_cost = 0;
-        start_policy(NULL, policies[i]);
+        sched_fake_start(NULL, policies[i]);
         send_msg("M1", "fake", 6, "a.example");
-        advance(1);
+        sched_fake_advance(1);
         send_msg("M2", "fake", 2, "b.example");
-        advance(1);
+        sched_fake_advance(1);
         send_msg("M3", "fake", 4, "a.example");
-        advance(1);
+        sched_fake_advance(1);
         /* Same second: the order of activation. */
         send_msg("M4", "fake", 1, "c.example");
         send_msg("M5", "fake", 1, "c.example");
@@ -825,8 +660,8 @@ START_TEST(test_job_link_by_activation_time)
     file_add(f, "fake", 10, "u@d.example");
     file_add(f, "other", 5, "u@o.example");
     activate(f);
-    ck_assert_ptr_null(sched_transport_find(fk.s, "other"));
-    advance(5);
+    ck_assert_ptr_null(sched_transport_find(sched_fake.s, "other"));
+    sched_fake_advance(5);
     send_msg("M2", "other", 3, "p.example");
     ck_assert_ptr_eq(xport_state("other")->job_current,
                      job_of(fk.files + 1, "other"));
@@ -874,7 +709,7 @@ START_TEST(test_unselect_goes_first)
     e = choose("fake");
     ck_assert_int_eq(job_of(f, "fake")->selected_entries, 1);
     unbusy(e);
-    sched_entry_unselect(fk.s, e);
+    sched_entry_unselect(sched_fake.s, e);
     ck_assert_int_eq(job_of(f, "fake")->selected_entries, 0);
     ck_assert_int_eq(e->busy, 0);
     again = choose("fake");
@@ -911,7 +746,7 @@ END_TEST
  */
 START_TEST(test_blocker_skipped_and_unblocked)
 {
-    SCHED_TRANSPORT_PARAMS *p = xport_params("fake");
+    SCHED_TRANSPORT_PARAMS *p = sched_fake_xport_params("fake");
     SCHED_QMGR_XPORT *xp;
     SCHED_QUEUE *slow;
     SCHED_ENTRY *e1;
@@ -928,7 +763,7 @@ START_TEST(test_blocker_skipped_and_unblocked)
     m1 = send_msg("M1", "fake", 4, "slow.example");
     send_msg("M2", "fake", 1, "fast.example");
     xp = xport_state("fake");
-    slow = sched_queue_find(transport("fake"), "slow.example");
+    slow = sched_queue_find(sched_fake_transport("fake"), "slow.example");
     ck_assert_int_eq(xp->blocker_tag, 1);
 
     e1 = choose("fake");
@@ -941,7 +776,7 @@ START_TEST(test_blocker_skipped_and_unblocked)
     ck_assert_ptr_null(xp->job_current);
 
     /* New work for the full queue blocks too, behind M1. */
-    advance(1);
+    sched_fake_advance(1);
     m4 = send_msg("M4", "fake", 1, "slow.example");
     ck_assert_ptr_null(choose("fake"));
     ck_assert_int_eq(job_of(m4, "fake")->blocker_tag, 1);
@@ -965,7 +800,7 @@ END_TEST
 /* New recipients for a blocker job clear its mark (2.10, 3.4). */
 START_TEST(test_blocker_cleared_by_new_recipients)
 {
-    SCHED_TRANSPORT_PARAMS *p = xport_params("fake");
+    SCHED_TRANSPORT_PARAMS *p = sched_fake_xport_params("fake");
     SCHED_QMGR_XPORT *xp;
     FAKE_FILE *f;
 
@@ -973,7 +808,7 @@ START_TEST(test_blocker_cleared_by_new_recipients)
     p->dest_concurrency_limit = 1;
     p->dest_recipient_limit = 5;
     p->delivery_slot_cost = 0;
-    fk.no_refill_callback = 1;
+    sched_fake.no_refill_callback = 1;
     start_small(10);
     f = new_file("M1");
     file_add(f, "fake", 10, "u@slow.example");
@@ -983,7 +818,7 @@ START_TEST(test_blocker_cleared_by_new_recipients)
     ck_assert_str_eq(choose_seq("fake", -1), "M1");
     ck_assert_int_eq(job_of(f, "fake")->blocker_tag, xp->blocker_tag);
     /* The daemon reads the rest (as its refill callback would). */
-    read_batch(f, sched_batch_limit(fk.s, f->m));
+    read_batch(f, sched_batch_limit(sched_fake.s, f->m));
     ck_assert_int_eq(job_of(f, "fake")->blocker_tag, 0);
     ck_assert_int_eq(xp->blocker_tag, 1);
     ck_assert_str_eq(choose_seq_how("fake", -1, 1), "fast.example");
@@ -997,7 +832,7 @@ END_TEST
  */
 START_TEST(test_blocker_rate_delay_resume)
 {
-    SCHED_TRANSPORT_PARAMS *p = xport_params("fake");
+    SCHED_TRANSPORT_PARAMS *p = sched_fake_xport_params("fake");
     SCHED_QMGR_XPORT *xp;
     SCHED_ENTRY *e;
 
@@ -1013,7 +848,7 @@ START_TEST(test_blocker_rate_delay_resume)
     reply_ok(e);
     ck_assert_int_eq(xp->blocker_tag, 1);
     ck_assert_ptr_null(choose("fake"));
-    advance(5);
+    sched_fake_advance(5);
     ck_assert_int_eq(xp->blocker_tag, 3);
     ck_assert_str_eq(choose_seq("fake", -1), "M1");
     drain();
@@ -1058,7 +893,7 @@ START_TEST(test_preempt_default_example)
     preempt_params();
     start_sched(NULL);
     m1 = send_entries("M1", 100, "big.example");
-    advance(1);
+    sched_fake_advance(1);
     s1 = send_entries("S1", 1, "small.example");
     send_entries("S2", 1, "small.example");
     send_entries("S3", 1, "small.example");
@@ -1115,7 +950,7 @@ START_TEST(test_preempt_slot_cost)
         preempt_params()->delivery_slot_cost = costs[i];
         start_sched(NULL);
         send_entries("M1", 100, "big.example");
-        advance(1);
+        sched_fake_advance(1);
         send_entries("S1", 1, "small.example");
         send_entries("S2", 1, "small.example");
         send_entries("S3", 1, "small.example");
@@ -1159,7 +994,7 @@ START_TEST(test_preempt_loan_and_discount)
         p->delivery_slot_discount = cases[i].discount;
         start_sched(NULL);
         big = send_entries("M1", 200, "big.example");
-        advance(1);
+        sched_fake_advance(1);
         mid = send_entries("M2", 20, "mid.example");
         seq_add(expect, sizeof(expect), "M1", cases[i].before);
         ck_assert_str_eq(choose_seq("fake", cases[i].before), expect);
@@ -1198,7 +1033,7 @@ START_TEST(test_preempt_minimum_slots)
         preempt_params()->minimum_delivery_slots = cases[i].min_slots;
         start_sched(NULL);
         send_entries("M1", 14, "big.example");
-        advance(1);
+        sched_fake_advance(1);
         send_entries("S1", 1, "small.example");
         ck_assert_str_eq(choose_seq("fake", -1), cases[i].expect);
         drain();
@@ -1230,9 +1065,9 @@ START_TEST(test_preempt_candidate_score)
         send_entries("M1", 100, "big.example");
         ck_assert_str_eq(choose_seq("fake", 1), "M1");
         send_entries("M2", 2, "two.example");
-        advance(cases[i].d3);
+        sched_fake_advance(cases[i].d3);
         send_entries("M3", 1, "one.example");
-        advance(cases[i].now - cases[i].d3);
+        sched_fake_advance(cases[i].now - cases[i].d3);
         ck_assert_str_eq(choose_seq("fake", 1), cases[i].winner);
         drain();
         restart();
@@ -1257,7 +1092,7 @@ START_TEST(test_preempt_stack_levels)
     preempt_params();
     start_sched(NULL);
     m1 = send_entries("M1", 200, "big.example");
-    advance(1);
+    sched_fake_advance(1);
     m2 = send_entries("M2", 30, "mid.example");
     send_entries("M3", 1, "one.example");
     seq_add(expect, sizeof(expect), "M1 M3", 1);
@@ -1267,7 +1102,7 @@ START_TEST(test_preempt_stack_levels)
     ck_assert_int_eq(job_of(m1, "fake")->slots_available, 60 - 30 * 5);
     ck_assert_int_eq(job_of(m2, "fake")->stack_level, 1);
 
-    advance(1);
+    sched_fake_advance(1);
     m4 = send_entries("M4", 1, "one.example");
     ck_assert_str_eq(choose_seq("fake", 1), "M4");
     /* M4 retired at once; while it ran it sat at level 2 under M2. */
@@ -1296,7 +1131,7 @@ START_TEST(test_preempt_real_threshold)
     preempt_params()->delivery_slot_loan = 0;
     start_sched(NULL);
     send_entries("M1", 100, "big.example");
-    advance(1);
+    sched_fake_advance(1);
     send_entries("T", 3, "three.example");
     seq_add(expect, sizeof(expect), "M1", 10);
     seq_add(expect, sizeof(expect), "T", 3);
@@ -1329,7 +1164,7 @@ START_TEST(test_preempt_refund)
     ck_assert_str_eq(choose_seq("fake", 1), "M1");
     ck_assert_int_eq(m1->nreads, 2);
     big = job_of(m1, "fake");
-    advance(1);
+    sched_fake_advance(1);
     j = new_file("J");
     file_add(j, "fake", 20, "u@j.example");
     activate(j);
@@ -1397,11 +1232,11 @@ START_TEST(test_refill_limit_and_delay)
     /* 4 free < 30, and no time has passed. */
     choose("fake");
     ck_assert_int_eq(f->nreads, 2);
-    advance(4);
+    sched_fake_advance(4);
     choose("fake");
     ck_assert_int_eq(f->nreads, 2);
     /* The refill delay has passed since the last read. */
-    advance(1);
+    sched_fake_advance(1);
     choose("fake");
     ck_assert_int_eq(f->nreads, 3);
     ck_assert_int_eq(f->reads[2], 4);
@@ -1481,10 +1316,10 @@ START_TEST(test_refill_delay)
         activate(f);
         reply_ok(choose("fake")); /* reads 50, then 5 free */
         ck_assert_int_eq(f->nreads, 2);
-        advance(5);
+        sched_fake_advance(5);
         choose("fake");
         ck_assert_int_eq(f->nreads, i == 0 ? 3 : 2);
-        advance(5);
+        sched_fake_advance(5);
         choose("fake");
         ck_assert_int_eq(f->nreads, 3);
         drain();
@@ -1505,7 +1340,7 @@ START_TEST(test_stalled_job_and_pipeline_refill)
     SCHED_ENTRY *e;
 
     wide_params("fake")->recipient_limit = 30;
-    fk.no_refill_callback = 1;
+    sched_fake.no_refill_callback = 1;
     start_small(10);
     f = new_file("M1");
     file_add(f, "fake", 25, "u@d.example");
@@ -1558,7 +1393,7 @@ START_TEST(test_extra_recipient_limit)
         ck_assert_str_eq(choose_seq("fake", 1), "M1");
         ck_assert_int_eq(big->nreads, 2);
         ck_assert_int_eq(xp->rcpt_unused, 20000 - 100);
-        advance(1);
+        sched_fake_advance(1);
         small = new_file("M2");
         file_add(small, "fake", 12, "u@s.example");
         activate(small);
@@ -1605,7 +1440,7 @@ START_TEST(test_next_unread_displaced)
     file_add(m1, "fake", 10, "u@d.example");
     file_add(m1, "other", 5, "u@o.example");
     activate(m1);
-    advance(5);
+    sched_fake_advance(5);
     m2 = new_file("M2");
     file_add(m2, "other", 15, "u@p.example");
     activate(m2);
@@ -1637,7 +1472,7 @@ START_TEST(test_sponsor_slots_returned)
 
     wide_params("fake")->recipient_limit = 30;
     wide_params("other")->recipient_limit = 30;
-    fk.no_refill_callback = 1;
+    sched_fake.no_refill_callback = 1;
     start_small(10);
     f = new_file("M1");
     file_add(f, "fake", 5, "u@x.example");
@@ -1667,7 +1502,7 @@ END_TEST
 /* Shared mechanics under qmgr: deferral through retry moves jobs. */
 START_TEST(test_dead_queue_moves_to_retry_job)
 {
-    SCHED_TRANSPORT_PARAMS *p = xport_params("fake");
+    SCHED_TRANSPORT_PARAMS *p = sched_fake_xport_params("fake");
     FAKE_FILE *f;
     SCHED_ENTRY *e;
 
@@ -1703,8 +1538,9 @@ START_TEST(test_unselect_then_transport_broken)
     f = send_msg("M1", "fake", 3, "d.example");
     e = choose("fake");
     unbusy(e);
-    sched_entry_unselect(fk.s, e);
-    sched_transport_broken(fk.s, transport("fake"), NULL, NULL, fk.now);
+    sched_entry_unselect(sched_fake.s, e);
+    sched_transport_broken(sched_fake.s, sched_fake_transport("fake"), NULL,
+                           NULL, sched_fake.now);
     ck_assert_int_eq(job_of(f, "retry")->rcpt_count, 3);
     ck_assert_int_eq(job_of(f, "fake")->rcpt_count, 0);
     check_pools();
@@ -1758,7 +1594,7 @@ START_TEST(test_pools_return_to_start)
             }
             process_done();
             check_pools();
-            advance(1);
+            sched_fake_advance(1);
         }
     }
     drain();
@@ -1776,13 +1612,13 @@ START_TEST(test_destroy_with_state)
     start_small(10);
     send_entries("M1", 100, "big.example");
     choose_seq("fake", 3);
-    advance(1);
+    sched_fake_advance(1);
     f = new_file("M2");
     file_add(f, "fake", 30, "u@s.example");
     file_add(f, "other", 30, "u@o.example");
     activate(f);
     choose_seq("fake", 2);
-    ck_assert_int_gt(sched_message_count(fk.s), 0);
+    ck_assert_int_gt(sched_message_count(sched_fake.s), 0);
     /* teardown destroys it; ASan reports any leak. */
 }
 END_TEST
