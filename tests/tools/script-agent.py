@@ -33,7 +33,9 @@ Scenario (JSON): {"serial": false, "greeting": GREETING, "rules": [RULE...],
   the k-th held request waits until that file has k lines, and its line
   (an action name or a JSON rule) then replaces the rule it matched.
   ok      every recipient is marked done ('D' at its offset in the queue
-          file, under a shared flock, as deliver_completed does), status 0
+          file, under a shared flock, as deliver_completed does), status 0;
+          when the request has DEL_REQ_FLAG_REC_DLY_SENT (confirm_delay_cleared)
+          a trace(8) APPEND per recipient first, as a real agent's sent()
   defer   a defer(8) APPEND per recipient (defer log), status -1
   bounce  a bounce(8) APPEND per recipient, then marked done, status 0
   drop    the connection is closed without a reply (an agent crash)
@@ -42,7 +44,8 @@ Trace line: {"t0","t1" (monotonic start/end), "qid", "nexthop", "sender",
   one included, when it arrived), "dconc" (the same for its nexthop),
   "tc" (time the connection was accepted), "tg" (time of the greeting),
   "pending" (connections waiting for their greeting when this one was
-  accepted, itself included), "transport", "action"}.
+  accepted, itself included), "transport", "traced" (trace(8) statuses of
+  an ok with DEL_REQ_FLAG_REC_DLY_SENT, else null), "action"}.
 With --control, CONTROL/arrivals.jsonl gets one line per request when it
 arrives ({"t","qid","nexthop","rcpts","conc","dconc"}) and one line per
 connection closed without a greeting ({"t","event":"no-greeting"}).
@@ -54,6 +57,7 @@ busy = {"all": 0, "greeting": 0}
 hits = {}
 held = {"next": 0}
 START = time.monotonic()
+DEL_REQ_FLAG_REC_DLY_SENT = 0x2000
 
 
 def read_list(f):
@@ -223,7 +227,7 @@ def serve(conn, args, scenario, trace):
                 rule = wait_release(args.control)
             time.sleep(float(rule.get("sleep", 0)))
             action = rule.get("action", "ok")
-            hop, reason, status = "", "", 0
+            hop, reason, status, traced = "", "", 0, None
             qid, qname, flags = h["queue_id"], h["queue_name"], h["flags"]
             if action == "hop":
                 action = "defer"
@@ -245,6 +249,13 @@ def serve(conn, args, scenario, trace):
                 mark_done(args.queue, qname, qid, done)
                 status = 0 if len(done) == len(rcpts) else -1
             else:
+                if int(flags) & DEL_REQ_FLAG_REC_DLY_SENT:
+                    # what a real agent's sent() does when the manager asks
+                    # for a record of a delayed message's delivery: the
+                    # "delay cleared" notice is made from it
+                    traced = [append(args.queue, "trace", qid, flags, r, "2.0.0",
+                                     "delivered", "delivered via script")
+                              for r in rcpts]
                 mark_done(args.queue, qname, qid, [r["offset"] for r in rcpts])
             if action != "drop":
                 f.write(attrs([("status", hop), ("diag_type", ""), ("diag_text", ""),
@@ -259,7 +270,7 @@ def serve(conn, args, scenario, trace):
                "nexthop": nexthop, "sender": h.get("sender"),
                "flags": int(h.get("flags", 0)), "rcpts": addrs, "conc": conc,
                "dconc": dconc, "tc": tc, "tg": tg, "pending": pending,
-               "transport": args.transport,
+               "transport": args.transport, "traced": traced,
                "action": action + ("-hop" if hop else "")}
         with lock:
             trace.write(json.dumps(rec) + "\n")
