@@ -74,8 +74,8 @@ remove_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
     return unlink(path);
 }
 
-static void
-remove_tree(const char *path)
+void
+store_conformance_remove_tree(const char *path)
 {
     if (path[0] && access(path, F_OK) == 0)
         (void) nftw(path, remove_one, 16, FTW_DEPTH | FTW_PHYS);
@@ -85,7 +85,7 @@ static void
 remove_base(void)
 {
     if (getpid() == base_owner)
-        remove_tree(base_dir);
+        store_conformance_remove_tree(base_dir);
 }
 
 /* mkdir every missing directory on the way to the file named by path. */
@@ -249,7 +249,7 @@ ctx_free(CTX *c)
     if (c->made && be->destroy_store)
         be->destroy_store(be, c->dir, c->spec);
     c->made = 0;
-    remove_tree(c->dir);
+    store_conformance_remove_tree(c->dir);
 }
 
 static void

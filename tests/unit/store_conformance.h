@@ -48,6 +48,10 @@
  *		the suite; be must stay valid while the suite runs.  One
  *		backend per program.  Temporary directories live under one
  *		directory in /tmp that is removed when the program exits.
+ *
+ *	store_conformance_remove_tree(path)
+ *		remove path and everything below it (nothing when it does
+ *		not exist); for the backends' own tests too.
  */
 #ifndef PQ_STORE_CONFORMANCE_H
 #define PQ_STORE_CONFORMANCE_H
@@ -76,5 +80,6 @@ struct STORE_CONFORMANCE_BACKEND {
 };
 
 Suite *store_conformance_suite(const STORE_CONFORMANCE_BACKEND *be);
+void store_conformance_remove_tree(const char *path);
 
 #endif

@@ -22,7 +22,6 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <lmdb.h>
 #include <stdio.h>
@@ -90,24 +89,11 @@ static const char *const queue_dirs[] = {
     "defer",    "bounce", "trace",    "saved", NULL,
 };
 
-static int
-remove_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-    return type == FTW_DP ? rmdir(path) : unlink(path);
-}
-
-static void
-remove_tree(const char *path)
-{
-    if (path[0] && access(path, F_OK) == 0)
-        (void) nftw(path, remove_one, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 static void
 remove_base(void)
 {
     if (getpid() == base_owner)
-        remove_tree(base_dir);
+        store_conformance_remove_tree(base_dir);
 }
 
 static void
@@ -172,7 +158,7 @@ static void
 teardown(void)
 {
     q_close(&q);
-    remove_tree(q.dir);
+    store_conformance_remove_tree(q.dir);
 }
 
 static const LMDB_COUNTERS *
@@ -507,7 +493,7 @@ START_TEST(test_rebuild_when_missing)
     q_close(&q);
 
     /* The directory removed: made again and rebuilt. */
-    remove_tree(q.index_dir);
+    store_conformance_remove_tree(q.index_dir);
     q_open(&q);
     ck_assert_uint_eq(counters(&q)->rebuilds, 1);
     assert_mixed_due(&q);
@@ -833,7 +819,7 @@ destroy_sandbox(void)
     if (sandbox_root[0] == 0)
         return;
     (void) run_quiet("%s destroy %s", sandbox_tool, sandbox);
-    remove_tree(sandbox_root);
+    store_conformance_remove_tree(sandbox_root);
     sandbox_root[0] = 0;
 }
 
@@ -991,7 +977,7 @@ START_TEST(test_crash_between_file_and_index)
         /* A dry run counts the points; the file is back where it was. */
         points = run_child(&q, cases[i].op, 0, cases[i].last) - 100;
         ck_assert_msg(points > 0, "%s: not the last step", cases[i].last);
-        remove_tree(q.dir);
+        store_conformance_remove_tree(q.dir);
 
         q_prepare(&q, "deferred, defer", 1);
         make_mixed(&q);
@@ -1005,7 +991,7 @@ START_TEST(test_crash_between_file_and_index)
         ck_assert_int_eq(store_recover(q.store), STORE_OK);
         assert_index_true(&q);
         q_close(&q);
-        remove_tree(q.dir);
+        store_conformance_remove_tree(q.dir);
     }
 }
 END_TEST

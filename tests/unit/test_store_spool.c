@@ -7,7 +7,6 @@
 #include <check.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <limits.h>
 #include <pwd.h>
 #include <signal.h>
@@ -57,12 +56,6 @@ typedef struct SPOOL_T {
     STORE *store;
 } SPOOL_T;
 
-static int
-remove_one(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-    return type == FTW_DP ? rmdir(path) : unlink(path);
-}
-
 static void
 spool_up(SPOOL_T *t, long owner)
 {
@@ -97,7 +90,7 @@ static void
 spool_down(SPOOL_T *t)
 {
     store_close(t->store);
-    nftw(t->dir, remove_one, 16, FTW_DEPTH | FTW_PHYS);
+    store_conformance_remove_tree(t->dir);
 }
 
 static void
