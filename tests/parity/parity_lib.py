@@ -80,6 +80,12 @@ class SlotPool:
         with self.lock:
             self.free.append(d)
 
+    def close(self):
+        """Destroy whatever is left in the slots and forget them."""
+        for d in self.dirs:
+            sh([SANDBOX, "destroy", d], timeout=60)
+        sh([SANDBOX, "unregister-under", os.path.join(os.path.dirname(self.dirs[0]), "")])
+
 
 class Run:
     """One sandbox + agents for one variant of one scenario."""
