@@ -11,6 +11,16 @@ def outstanding(run):
     return len(run.requests())
 
 
+def requests_for(run, rcpt):
+    """How many requests so far carried rcpt."""
+    return sum(1 for a in run.requests() if rcpt in a["rcpts"])
+
+
+def attempted(run, rcpt, seconds):
+    """Wait until a request for rcpt arrives; whether one did."""
+    return wait(lambda: requests_for(run, rcpt) > 0, seconds)
+
+
 def release_steps(run, actions, quiet=1.0):
     """Release held requests one action at a time; after each, the number
     of requests that arrived so far minus those released."""
@@ -145,7 +155,7 @@ def s_revival_in_flight():
         r.release(["ok"])
         settle(r, outstanding, quiet=1.0)
         r.send("n@c.test", ["new@a.test"])
-        r.revived = wait(lambda: any("new@a.test" in a["rcpts"] for a in r.requests()), 8)
+        r.revived = attempted(r, "new@a.test", 8)
         r.release(["ok"] * 20)
         wait(lambda: r.busy() == 0, 20)
     return {
@@ -201,8 +211,7 @@ def s_flush_dead_only():
         r.after_f = len(r.requests())
         r.deferred_after_f = r.queued("deferred")
         r.send("n@c.test", ["new@a.test"])
-        r.new_attempted = wait(lambda: any("new@a.test" in a["rcpts"]
-                                           for a in r.requests()), 6)
+        r.new_attempted = attempted(r, "new@a.test", 6)
     return {
         "rows": [13],
         "doc": "a dead destination with deferred mail; F alone clears the dead "
@@ -229,12 +238,11 @@ def s_status_cache_duration():
         r.send("early@c.test", ["early@a.test"])
         wait(lambda: r.busy() == 0, 10)
         time.sleep(1)
-        r.early_requests = sum(1 for a in r.requests() if "early@a.test" in a["rcpts"])
+        r.early_requests = requests_for(r, "early@a.test")
         r.early_suspended = suspended(r.log(), "a.test")
         time.sleep(max(0, t_dead + 8 - time.monotonic()))
         r.send("late@c.test", ["late@a.test"])
-        r.late_attempted = wait(lambda: any("late@a.test" in a["rcpts"]
-                                            for a in r.requests()), 6)
+        r.late_attempted = attempted(r, "late@a.test", 6)
     return {
         "rows": [27],
         "doc": "minimal_backoff_time=6s: a destination killed by a hop failure "
@@ -402,7 +410,7 @@ def s_rate_delay_failure():
         r.first_requests = len(r.requests())
         time.sleep(4)
         r.send("n@c.test", ["new@a.test"])
-        r.retried = wait(lambda: any("new@a.test" in a["rcpts"] for a in r.requests()), 8)
+        r.retried = attempted(r, "new@a.test", 8)
     return {
         "rows": [36],
         "doc": "rate delay 3 s, 5 messages to a.test, the first reply a hop "
