@@ -194,6 +194,14 @@ def greet(conn, f, args, scenario):
     return True, pending
 
 
+def end_request(nexthop):
+    """Count a request as finished; returns its end time."""
+    with lock:
+        busy["all"] -= 1
+        busy[nexthop] -= 1
+    return time.monotonic()
+
+
 def serve(conn, args, scenario, trace):
     f = conn.makefile("rwb", buffering=0)
     try:
@@ -222,6 +230,7 @@ def serve(conn, args, scenario, trace):
         note(args, {"t": t0, "qid": h.get("queue_id"), "nexthop": nexthop,
                     "rcpts": addrs, "conc": conc, "dconc": dconc})
         rule = choose(scenario, nexthop, addrs)
+        t1 = None
         try:
             if rule.get("hold") and args.control:
                 rule = wait_release(args.control)
@@ -257,16 +266,19 @@ def serve(conn, args, scenario, trace):
                                      "delivered", "delivered via script")
                               for r in rcpts]
                 mark_done(args.queue, qname, qid, [r["offset"] for r in rcpts])
+            # the request ends before its reply goes out: once the manager
+            # reads the reply it may start the next request before this
+            # thread runs again, and that must not count as an overlap
+            t1 = end_request(nexthop)
             if action != "drop":
                 f.write(attrs([("status", hop), ("diag_type", ""), ("diag_text", ""),
                                ("mta_type", ""), ("mta_mname", ""), ("action", ""),
                                ("reason", reason),
                                ("status", 0 if status == 0 else 4294967295)]))
         finally:
-            with lock:
-                busy["all"] -= 1
-                busy[nexthop] -= 1
-        rec = {"t0": t0, "t1": time.monotonic(), "qid": h.get("queue_id"),
+            if t1 is None:
+                t1 = end_request(nexthop)
+        rec = {"t0": t0, "t1": t1, "qid": h.get("queue_id"),
                "nexthop": nexthop, "sender": h.get("sender"),
                "flags": int(h.get("flags", 0)), "rcpts": addrs, "conc": conc,
                "dconc": dconc, "tc": tc, "tg": tg, "pending": pending,
