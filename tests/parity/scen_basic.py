@@ -2,7 +2,7 @@
 queues, the concurrency window, order, dead destinations, retry,
 defer_transports, hold, expiry and bounces.  SCENARIOS maps each name to a
 function that returns the scenario (see parity_lib for its keys)."""
-import re, time
+import os, re, time
 from parity_lib import (wait, max_overlap, activation_order, sizes, all_rcpts,
                         hop_of, until_drained)
 
@@ -168,6 +168,48 @@ def s_defer_retry():
     }
 
 
+def s_backoff_from_age():
+    ages = {"u1@a.test": 10, "u2@a.test": 1000, "u3@a.test": 10000}
+    def before(r):
+        # cleanup wrote create_time=<now>; make each message older by
+        # rewriting the digits in place (same length, same record)
+        for qid in r.queue_ids("incoming"):
+            path = r.queue_path("incoming", qid)
+            with open(path, "r+b") as fp:
+                data = fp.read()
+                rcpt = next(a for a in ages if a.encode() in data)
+                m = re.search(rb"create_time=(\d+)", data)
+                old = str(int(time.time()) - ages[rcpt]).encode()
+                assert len(old) == len(m.group(1))
+                fp.seek(m.start(1))
+                fp.write(old)
+    def go(r):
+        wait(lambda: r.queued("deferred") == 3 and r.busy() == 0, 20)
+        now = time.time()
+        r.backoffs = {}
+        for qid in r.queue_ids("deferred"):
+            path = r.queue_path("deferred", qid)
+            with open(path, "rb") as fp:
+                data = fp.read()
+            rcpt = next(a for a in ages if a.encode() in data)
+            # one-second mtimes and a few seconds of run: nearest 50 s
+            r.backoffs[rcpt] = int(round((os.stat(path).st_mtime - now) / 50.0)) * 50
+    return {
+        "rows": [52],
+        "doc": "the backoff grows with the message's age (#52): create_time "
+               "10 s, 1000 s and 10000 s old, backoff 300..4000 s, the agent "
+               "defers: next attempt in 300, 1000 and 4000 s",
+        "sets": ["minimal_backoff_time=300s", "maximal_backoff_time=4000s"],
+        "agent": {"default": {"action": "defer"}},
+        "mail": [["s@c.test", [a]] for a in sorted(ages)],
+        "before": before,
+        "run": go,
+        "props": lambda r: {"backoffs": [r.backoffs.get(a) for a in sorted(ages)],
+                            "deferred": r.queued("deferred")},
+        "compare": ["backoffs", "deferred"],
+    }
+
+
 def s_defer_transports():
     def go(r):
         wait(lambda: "deferred transport" in r.log() and r.busy() == 0, 15)
@@ -274,6 +316,7 @@ SCENARIOS = {
     "order": s_order,
     "dead_destination": s_dead_destination,
     "defer_retry": s_defer_retry,
+    "backoff_from_age": s_backoff_from_age,
     "defer_transports": s_defer_transports,
     "hold": s_hold,
     "expiry": s_expiry,

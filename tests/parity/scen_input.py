@@ -126,22 +126,37 @@ def s_oqmgr_rcpt_limit():
 def s_restart_recovery():
     def before(r):
         r.qid = r.queue_ids("incoming")[0]
-        os.rename(r.queue_path("incoming", r.qid),
-                  os.path.join(r.spool, "active", r.qid))
+        path = os.path.join(r.spool, "active", r.qid)
+        os.rename(r.queue_path("incoming", r.qid), path)
+        old = time.time() - 3600
+        os.utime(path, (old, old))
+    def go(r):
+        # the held request shows the file in active/ after its recovery
+        started = time.time() - (time.monotonic() - r.t_enable)
+        wait(lambda: len(r.requests()) >= 1, 20)
+        path = r.queue_path("active", r.qid)
+        r.mtime_from_start = round(os.stat(path).st_mtime - started) if path else None
+        r.release(["ok"])
+        wait(lambda: r.idle(), 20)
+        time.sleep(0.3)
     return {
         "rows": [3],
-        "doc": "a file in active/ while the manager is stopped (#3): at start it "
-               "is re-imported and delivered exactly once",
-        "agent": {"default": {"action": "ok"}},
+        "doc": "a file in active/ (mtime an hour old) while the manager is "
+               "stopped (#3): at start it is moved back with mtime = start "
+               "time, re-imported and delivered exactly once",
+        "agent": {"default": {"hold": True}},
         "mail": [["s@c.test", ["u1@a.test"]]],
         "before": before,
-        "run": until_drained(20),
+        "run": go,
+        # mtime has one-second granularity: within a second of the start
         "props": lambda r: {"requests": delivered(r, r.qid),
+                            "mtime_is_start_time": r.mtime_from_start is not None
+                            and abs(r.mtime_from_start) <= 1,
                             "activated": len(re.findall(r"%s: from=<s@c\.test>.*\(queue active\)"
                                                         % r.qid, r.log())),
                             "removed": len(re.findall(r"%s: removed" % r.qid, r.log())),
                             "left": r.left()},
-        "compare": ["requests", "activated", "removed", "left"],
+        "compare": ["requests", "mtime_is_start_time", "activated", "removed", "left"],
     }
 
 

@@ -261,6 +261,43 @@ def s_status_cache_duration():
     }
 
 
+def s_status_cache_bound():
+    def go(r):
+        # x@x.test ends with a hop failure; the other requests stay held
+        wait(lambda: any("x@x.test" in x["rcpts"] for x in r.records()), 15)
+        settle(r, outstanding, quiet=1.0)
+        r.in_flight = len(r.requests()) - 1
+        r.send("n@c.test", ["y@x.test"])
+        r.new_attempted = attempted(r, "y@x.test", 5)
+        r.new_suspended = re.search(r"to=<y@x\.test>.*status=deferred \(delivery "
+                                    r"temporarily suspended", r.log()) is not None
+        r.release(["ok"] * 5)
+        wait(lambda: r.busy() == 0, 20)
+    return {
+        "rows": [30],
+        "doc": "active limit 2, qmgr_message_recipient_limit=2 (the dead-queue "
+               "cache holds while at most 4 queues are in core); one message "
+               "to x.test and 5 other domains, those 5 held, x.test killed by "
+               "a hop failure (#30): qmgr has 6 queues, so x.test's dead state "
+               "goes with its last entry and new mail to it is attempted at "
+               "once; oqmgr reads 2 recipients at a time, keeps the dead state "
+               "and suspends the new mail",
+        "sets": ["qmgr_message_active_limit=2", "qmgr_message_recipient_limit=2",
+                 "initial_destination_concurrency=1",
+                 "script_destination_concurrency_failed_cohort_limit=1",
+                 "minimal_backoff_time=60s", "maximal_backoff_time=120s"],
+        "agent": {"rules": [{"rcpt": "x@x.test", "action": "hop"},
+                            {"domain": "x.test", "action": "ok"}],
+                  "default": {"hold": True}},
+        "mail": [["s@c.test", ["x@x.test"] + ["d%d@d%d.test" % (i, i) for i in range(1, 6)]]],
+        "run": go,
+        "props": lambda r: {"held_in_flight": r.in_flight,
+                            "new_attempted": r.new_attempted,
+                            "new_suspended": r.new_suspended},
+        "compare": ["held_in_flight", "new_attempted", "new_suspended"],
+    }
+
+
 def s_pending_greetings():
     def props(r):
         recs = r.records()
@@ -460,6 +497,7 @@ SCENARIOS = {
     "flush_revival": s_flush_revival,
     "status_cache_duration": s_status_cache_duration,
     "flush_dead_only": s_flush_dead_only,
+    "status_cache_bound": s_status_cache_bound,
     "pending_greetings": s_pending_greetings,
     "transport_missing": s_transport_missing,
     "bad_greeting": s_bad_greeting,
