@@ -25,7 +25,7 @@ A scenario is a dict made by a function in one of the scen_*.py modules:
   differs    {(sched, prop): why}: a deliberate difference (reported as
              DIFFERS, not failed); docs/parity.md explains each one
 """
-import glob, json, os, re, shutil, signal, socket, subprocess, sys, threading, time
+import glob, importlib.util, json, os, re, shutil, signal, socket, subprocess, sys, threading, time
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SANDBOX = os.path.join(TOP, "tests/sandbox/pf-sandbox")
@@ -212,6 +212,12 @@ class Run:
         finally:
             s.close()
 
+    def verify_query(self, address):
+        """Ask verify(8) about an address, as smtpd's reject_unverified_*
+        does: an address it has no result for makes it post a probe."""
+        return agent_codec().status_call(self.spool, "verify",
+                                         [("request", "query"), ("address", address)])
+
     def release(self, actions, transport="script"):
         """Release the next held requests, one action (or rule) each."""
         path = os.path.join(self.control(transport), "release")
@@ -289,6 +295,16 @@ class Run:
             sh([SANDBOX, "stop", self.pf], timeout=60)
         else:
             sh([SANDBOX, "destroy", self.pf], timeout=60)
+
+
+def agent_codec():
+    """The script agent's module, for its attr0 client (status_call)."""
+    if "script_agent" not in sys.modules:
+        spec = importlib.util.spec_from_file_location("script_agent", AGENT)
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        sys.modules["script_agent"] = mod
+    return sys.modules["script_agent"]
 
 
 def wait(pred, seconds, step=0.1):

@@ -2,15 +2,17 @@
 delivery attempt or instead of one: backoff, bounce lifetime, delay warnings
 and "delay cleared" notices, forced expiry, double-bounce discard, resolver
 failure, corrupt files, partial deferral, clogging warnings, content-filter
-nexthops and REDIRECT (spec 7.2 rows 53-71), and expiry only at an attempt.  Notices made by bounce(8) go to
-the sender's *.test domain, so they reach the script agent with the null
-sender.  SCENARIOS maps each name to a function that returns the scenario
+nexthops and REDIRECT (spec 7.2 rows 53-71), expiry only at an attempt, and
+address-verification overload (row 72).  Notices made by bounce(8) go to the
+sender's *.test domain, so they reach the script agent with the null sender.  SCENARIOS maps each name to a function that returns the scenario
 (see parity_lib for its keys)."""
 import os, re, time
 from parity_lib import wait, settle, until_drained
 
 # a long backoff: a deferred message stays put until the scenario acts
 LONG_BACKOFF = ["minimal_backoff_time=60s", "maximal_backoff_time=120s"]
+
+DEL_REQ_FLAG_MTA_VRFY = 0x100   # the request is an address-verification probe
 
 
 def notices(run, domain="b.test"):
@@ -469,7 +471,46 @@ def s_expiry_at_attempt():
                     "b_attempts", "notices", "left"],
     }
 
+def s_verify_overload():
+    probes = ["u1@a.test", "u2@a.test", "u3@a.test"]
+    def too_many(r):
+        return set(re.findall(r"(\w+): to=<u\d@a\.test>.*dsn=4\.3\.2, status=undeliverable "
+                              r"\(Too many address verification requests\)", r.log()))
+    def go(r):
+        for address in probes:
+            r.verify_query(address)
+        wait(lambda: len(r.requests()) >= 1 and len(too_many(r)) >= 2, 20)
+        settle(r, lambda x: (len(x.requests()), len(too_many(x))), quiet=1.0)
+        r.in_flight = [a["rcpts"] for a in r.requests()]
+        r.overloaded = len(too_many(r))
+        r.release(["ok"])
+        wait(lambda: r.idle(), 15)
+        time.sleep(0.3)
+        recs = r.records()
+        r.vrfy_flag = bool(recs) and all(x["flags"] & DEL_REQ_FLAG_MTA_VRFY for x in recs)
+    return {
+        "rows": [72],
+        "doc": "address_verify_pending_request_limit=1; verify(8) is asked "
+               "about 3 addresses and posts 3 probes; the first probe's "
+               "delivery is held (#72): the probe count includes the one being "
+               "resolved, so the 2nd and 3rd go to the retry service: "
+               "error(8) reports them 'undeliverable (Too many address "
+               "verification requests)' to verify(8) and they are removed",
+        "sets": ["address_verify_pending_request_limit=1"],
+        "agent": {"rules": [{"first": 1, "hold": True}], "default": {"action": "ok"}},
+        "mail": [],
+        "run": go,
+        "props": lambda r: {"held": len(r.in_flight),
+                            "probe_flag": r.vrfy_flag,
+                            "overloaded_probes": r.overloaded,
+                            "probes_delivered": sum(1 for x in r.records() if x["action"] == "ok"),
+                            "left": r.left()},
+        "compare": ["held", "probe_flag", "overloaded_probes", "probes_delivered", "left"],
+    }
+
+
 SCENARIOS = {
+    "out_verify_overload": s_verify_overload,
     "out_expiry_at_attempt": s_expiry_at_attempt,
     "out_backoff_misconfig": s_backoff_misconfig,
     "out_bounce_lifetime": s_bounce_lifetime,
