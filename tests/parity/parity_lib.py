@@ -38,6 +38,8 @@ OQMGR = "/usr/lib/postfix/sbin/oqmgr"
 BASE_SETS = ["queue_run_delay=1s", "minimal_backoff_time=2s",
              "maximal_backoff_time=4s", "delay_warning_time=0",
              "destination_concurrency_feedback_debug=yes"]
+# for scenarios where a deferred message must stay put while the run watches
+LONG_BACKOFF = ["minimal_backoff_time=60s", "maximal_backoff_time=120s"]
 # a.test, b.test, c.test and every other *.test domain go to "script"
 TRANSPORT = "a.test script:\nb.test script:\nc.test script:\n.test script:\n"
 VARIANTS = ["pf-nqmgr", "pq-nqmgr", "pf-oqmgr", "pq-oqmgr"]

@@ -7,10 +7,7 @@ address-verification overload (row 72).  Notices made by bounce(8) go to the
 sender's *.test domain, so they reach the script agent with the null sender.  SCENARIOS maps each name to a function that returns the scenario
 (see parity_lib for its keys)."""
 import os, re, time
-from parity_lib import wait, settle, until_drained
-
-# a long backoff: a deferred message stays put until the scenario acts
-LONG_BACKOFF = ["minimal_backoff_time=60s", "maximal_backoff_time=120s"]
+from parity_lib import LONG_BACKOFF, wait, settle, until_drained
 
 DEL_REQ_FLAG_MTA_VRFY = 0x100   # the request is an address-verification probe
 
@@ -470,6 +467,7 @@ def s_expiry_at_attempt():
         "compare": ["mid_deferred", "mid_expired", "a_expired", "b_expired",
                     "b_attempts", "notices", "left"],
     }
+
 
 def s_verify_overload():
     probes = ["u1@a.test", "u2@a.test", "u3@a.test"]

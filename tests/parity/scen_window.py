@@ -4,7 +4,7 @@ destination status cache, pending connections, transport death, agent
 crashes and rate delays (spec 7.2 rows 15-37).  SCENARIOS maps each name to
 a function that returns the scenario (see parity_lib for its keys)."""
 import re, time
-from parity_lib import wait, settle, windows, max_overlap, until_drained
+from parity_lib import LONG_BACKOFF, wait, settle, windows, max_overlap, until_drained
 
 
 def outstanding(run):
@@ -98,7 +98,7 @@ def s_negative_feedback():
         "failures: window 10, 8, 7, 6, 5, 4 and no new request while busy >= window",
         ["initial_destination_concurrency=10",
          "script_destination_concurrency_limit=20",
-         "script_destination_concurrency_failed_cohort_limit=100"],
+         "script_destination_concurrency_failed_cohort_limit=100"] + LONG_BACKOFF,
         ["hop"] * 5, nmail=20)
 
 
@@ -109,7 +109,7 @@ def s_negative_feedback_1n():
         ["initial_destination_concurrency=10",
          "script_destination_concurrency_limit=20",
          "script_destination_concurrency_failed_cohort_limit=100",
-         "script_destination_concurrency_negative_feedback=1/concurrency"],
+         "script_destination_concurrency_negative_feedback=1/concurrency"] + LONG_BACKOFF,
         ["hop"] * 10, nmail=20)
 
 
@@ -118,8 +118,7 @@ def s_cohort_limit_off():
         [25], "failed cohort limit 0, every reply a hop failure: never dead "
         "(no 'delivery temporarily suspended'), the window shrinks to 1 and "
         "one attempt at a time continues",
-        ["script_destination_concurrency_failed_cohort_limit=0",
-         "minimal_backoff_time=60s", "maximal_backoff_time=120s"],
+        ["script_destination_concurrency_failed_cohort_limit=0"] + LONG_BACKOFF,
         ["hop"] * 8, nmail=10, tail="hop")
 
 
@@ -134,8 +133,7 @@ def s_window1_death():
         "doc": "initial window 1, cohort limit 1: one hop failure kills the "
                "destination; the other queued mail is suspended without a request",
         "sets": ["initial_destination_concurrency=1",
-                 "script_destination_concurrency_failed_cohort_limit=1",
-                 "minimal_backoff_time=60s", "maximal_backoff_time=120s"],
+                 "script_destination_concurrency_failed_cohort_limit=1"] + LONG_BACKOFF,
         "agent": {"default": {"hold": True}},
         "mail": [["s@c.test", ["u%d@a.test" % i]] for i in range(6)],
         "run": go,
@@ -164,8 +162,7 @@ def s_revival_in_flight():
                "the destination, a success on the third revives it: new mail "
                "is attempted at once",
         "sets": ["initial_destination_concurrency=3",
-                 "script_destination_concurrency_failed_cohort_limit=1",
-                 "minimal_backoff_time=60s", "maximal_backoff_time=120s"],
+                 "script_destination_concurrency_failed_cohort_limit=1"] + LONG_BACKOFF,
         "agent": {"default": {"hold": True}},
         "mail": [["s@c.test", ["u%d@a.test" % i]] for i in range(6)],
         "run": go,
@@ -189,8 +186,7 @@ def s_flush_revival():
                "messages: postqueue -f revives it and the deferred mail is "
                "delivered at once, long before the 60 s backoff",
         "sets": ["initial_destination_concurrency=1",
-                 "script_destination_concurrency_failed_cohort_limit=1",
-                 "minimal_backoff_time=60s", "maximal_backoff_time=120s"],
+                 "script_destination_concurrency_failed_cohort_limit=1"] + LONG_BACKOFF,
         "agent": {"rules": [{"first": 1, "action": "hop", "sleep": 0.3}],
                   "default": {"action": "ok"}},
         "mail": [["s@c.test", ["u%d@a.test" % i]] for i in range(4)],
@@ -218,8 +214,7 @@ def s_flush_dead_only():
                "state but imports nothing (the deferred mail waits for its "
                "backoff); a new message for it is attempted at once",
         "sets": ["initial_destination_concurrency=1",
-                 "script_destination_concurrency_failed_cohort_limit=1",
-                 "minimal_backoff_time=60s", "maximal_backoff_time=120s"],
+                 "script_destination_concurrency_failed_cohort_limit=1"] + LONG_BACKOFF,
         "agent": {"rules": [{"first": 1, "action": "hop", "sleep": 0.3}],
                   "default": {"action": "ok"}},
         "mail": [["s@c.test", ["u%d@a.test" % i]] for i in range(2)],
@@ -284,8 +279,7 @@ def s_status_cache_bound():
                "and suspends the new mail",
         "sets": ["qmgr_message_active_limit=2", "qmgr_message_recipient_limit=2",
                  "initial_destination_concurrency=1",
-                 "script_destination_concurrency_failed_cohort_limit=1",
-                 "minimal_backoff_time=60s", "maximal_backoff_time=120s"],
+                 "script_destination_concurrency_failed_cohort_limit=1"] + LONG_BACKOFF,
         "agent": {"rules": [{"rcpt": "x@x.test", "action": "hop"},
                             {"domain": "x.test", "action": "ok"}],
                   "default": {"hold": True}},
@@ -331,6 +325,8 @@ def s_transport_missing():
                "transport private/nosuch', the 3 messages deferred with 'mail "
                "transport unavailable'",
         "transport": "x.test nosuch:\n",
+        # a long backoff: no message comes due again while the run watches
+        "sets": LONG_BACKOFF,
         "agent": {"default": {"action": "ok"}},
         "mail": [["s@c.test", ["u%d@x.test" % i]] for i in range(3)],
         "run": go,
@@ -349,6 +345,7 @@ def s_bad_greeting():
         "doc": "the agent closes every connection without a greeting: the "
                "transport is throttled and its 3 messages deferred with 'mail "
                "transport unavailable'",
+        "sets": LONG_BACKOFF,
         "agent": {"greeting": {"close_first": 1000}, "default": {"action": "ok"}},
         "mail": [["s@c.test", ["u%d@a.test" % i]] for i in range(3)],
         "run": go,
@@ -454,8 +451,7 @@ def s_rate_delay_failure():
                "failure: the other 4 are suspended at once; mail sent 4 s later "
                "is attempted (the dead state ended with the rate delay, not the "
                "60 s backoff)",
-        "sets": ["script_destination_rate_delay=3s",
-                 "minimal_backoff_time=60s", "maximal_backoff_time=120s"],
+        "sets": ["script_destination_rate_delay=3s"] + LONG_BACKOFF,
         "agent": {"rules": [{"first": 1, "action": "hop"}], "default": {"action": "ok"}},
         "mail": [["s@c.test", ["u%d@a.test" % i]] for i in range(5)],
         "run": go,
