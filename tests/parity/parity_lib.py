@@ -214,11 +214,18 @@ class Run:
         finally:
             s.close()
 
-    def verify_query(self, address):
+    def verify_query(self, address, tries=3):
         """Ask verify(8) about an address, as smtpd's reject_unverified_*
-        does: an address it has no result for makes it post a probe."""
-        return agent_codec().status_call(self.spool, "verify",
-                                         [("request", "query"), ("address", address)])
+        does: an address it has no result for makes it post a probe.  The
+        request status (0), or -1 after TRIES failures: a freshly spawned
+        verify(8) sometimes closes its first connection without a reply."""
+        for _ in range(tries):
+            status = agent_codec().status_call(self.spool, "verify",
+                                               [("request", "query"), ("address", address)])
+            if status != -1:
+                break
+            time.sleep(0.5)
+        return status
 
     def release(self, actions, transport="script"):
         """Release the next held requests, one action (or rule) each."""

@@ -474,10 +474,17 @@ def s_verify_overload():
     def too_many(r):
         return set(re.findall(r"(\w+): to=<u\d@a\.test>.*dsn=4\.3\.2, status=undeliverable "
                               r"\(Too many address verification requests\)", r.log()))
+    def seen(r, address):
+        return (any(address in a["rcpts"] for a in r.requests()) or
+                re.search(r"to=<%s>.*Too many address verification" % re.escape(address),
+                          r.log()) is not None)
     def go(r):
+        # one probe at a time, so that the first is the one held
+        r.query_status = []
         for address in probes:
-            r.verify_query(address)
-        wait(lambda: len(r.requests()) >= 1 and len(too_many(r)) >= 2, 20)
+            r.query_status.append(r.verify_query(address))
+            wait(lambda: seen(r, address), 8)
+        wait(lambda: len(r.requests()) >= 1 and len(too_many(r)) >= 2, 10)
         settle(r, lambda x: (len(x.requests()), len(too_many(x))), quiet=1.0)
         r.in_flight = [a["rcpts"] for a in r.requests()]
         r.overloaded = len(too_many(r))
@@ -498,10 +505,12 @@ def s_verify_overload():
         "agent": {"rules": [{"first": 1, "hold": True}], "default": {"action": "ok"}},
         "mail": [],
         "run": go,
-        "props": lambda r: {"held": len(r.in_flight),
+        "props": lambda r: {"held": r.in_flight,
+                            "query_status": r.query_status,
                             "probe_flag": r.vrfy_flag,
                             "overloaded_probes": r.overloaded,
-                            "probes_delivered": sum(1 for x in r.records() if x["action"] == "ok"),
+                            "probes_delivered": [x["rcpts"] for x in r.records()
+                                                 if x["action"] == "ok"],
                             "left": r.left()},
         "compare": ["held", "probe_flag", "overloaded_probes", "probes_delivered", "left"],
     }
