@@ -4,7 +4,7 @@ locked and incomplete files, incoming/deferred fairness, queue scans and
 their triggers (I, D, A), the deferred heartbeat and the transport round
 robin (spec 7.2 rows 1-12 and 14).  SCENARIOS maps each name to a function
 that returns the scenario (see parity_lib for its keys)."""
-import fcntl, os, pwd, re, time
+import fcntl, math, os, pwd, re, time
 from parity_lib import wait, settle, activation_order, all_rcpts, until_drained
 
 
@@ -394,6 +394,61 @@ def s_heartbeat():
     }
 
 
+def s_heartbeat_not_reset():
+    period = 12
+    def before(r):
+        r.canary, r.qid = r.queue_ids("incoming")
+        to_deferred(r, r.qid, time.time() + 600)
+    def go(r):
+        canary_done(r, r.canary)
+        # the first heartbeat ran at start, with the scan that imported the
+        # canary; the next ones follow every period from there
+        start = min(a["t"] for a in r.requests() if a["qid"] == r.canary)
+        now = time.monotonic()
+        r.beat = start + period * max(1, math.ceil((now + 7 - start) / period))
+        # due (mtime <= now + 1) 3-4 s before that beat, and a D trigger
+        # 6 s before it, while the file is not yet due.  The canary arrives
+        # a little after the start, so the real beat may come up to a few
+        # seconds before r.beat: the file is due by then
+        wall = time.time() - now
+        mtime = math.ceil(wall + r.beat - 3)
+        r.due = mtime - 1 - wall
+        os.utime(r.queue_path("deferred", r.qid), (mtime, mtime))
+        time.sleep(max(0, r.beat - 6 - time.monotonic()))
+        r.trigger("D")
+        r.t_seen = None
+        def seen():
+            if r.qid in activated(r):
+                r.t_seen = time.monotonic()
+                return True
+            return False
+        wait(seen, period + 8, step=0.05)
+        wait(lambda: r.idle(), 10)
+        time.sleep(0.3)
+    def props(r):
+        late = None if r.t_seen is None else r.t_seen - r.beat
+        return {"imported": r.t_seen is not None,
+                "not_before_due": r.t_seen is not None and r.t_seen >= r.due - 0.5,
+                # a heartbeat restarted by the D would come 6 s after the beat
+                "at_the_periodic_beat": late is not None and late < 3,
+                "requests": delivered(r, r.qid),
+                "seen_after_beat": None if late is None else round(late, 1)}
+    return {
+        "rows": [12],
+        "doc": "queue_run_delay=12s; a deferred file becomes due 3-4 s "
+               "before a heartbeat, a D trigger comes 6 s before it (#12): "
+               "the file is imported at that heartbeat, not 12 s after the D "
+               "(the period is not reset by D triggers)",
+        "sets": ["queue_run_delay=12s"],
+        "agent": {"default": {"action": "ok"}},
+        "mail": [["s@c.test", ["u1@a.test"]], ["s@c.test", ["u2@a.test"]]],
+        "before": before,
+        "run": go,
+        "props": props,
+        "compare": ["imported", "not_before_due", "at_the_periodic_beat", "requests"],
+    }
+
+
 def s_transport_rr():
     def props(r):
         recs = r.records()
@@ -432,5 +487,6 @@ SCENARIOS = {
     "in_scan_all": s_scan_all,
     "in_incoming_triggers": s_incoming_triggers,
     "in_heartbeat": s_heartbeat,
+    "in_heartbeat_not_reset": s_heartbeat_not_reset,
     "in_transport_rr": s_transport_rr,
 }
