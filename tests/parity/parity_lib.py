@@ -24,6 +24,8 @@ A scenario is a dict made by a function in one of the scen_*.py modules:
              "oqmgr": [...]}
   differs    {(sched, prop): why}: a deliberate difference (reported as
              DIFFERS, not failed); docs/parity.md explains each one
+  slow       seconds the scenario waits on purpose: it starts first and
+             its time limit grows by that much
 """
 import glob, importlib.util, json, os, re, shutil, signal, socket, subprocess, sys, threading, time
 

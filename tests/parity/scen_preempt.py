@@ -126,16 +126,17 @@ def s_batch_merge():
 
 # ---------------------------------------------------------------- rows 43-49
 
-def preempt(rows, doc, big, small, sets=(), gap=0.0, pause=0.5):
+def preempt(rows, doc, big, small, sets=(), gap=0.0, pause=0.5, slow=0):
     """M1 (big = (label, entries)) is injected and its first request held;
     then the messages `small` ((label, entries) each) are activated
-    one at a time, `gap` seconds apart; `pause` seconds later the held
-    request is released and the rest runs on a serial agent."""
+    one at a time, `gap` seconds apart; `pause` seconds after the last the
+    held request is released and the rest runs on a serial agent."""
     def go(r):
         first_held(r)
-        for lab, n in small:
+        for k, (lab, n) in enumerate(small):
+            if k:
+                time.sleep(gap)
             r.send_active("%s@c.test" % lab, rcpts(lab, n))
-            time.sleep(gap)
         time.sleep(pause)
         r.alone = len(r.requests()) == 1
         r.release(["ok"])
@@ -144,6 +145,7 @@ def preempt(rows, doc, big, small, sets=(), gap=0.0, pause=0.5):
     return {
         "rows": rows,
         "doc": doc,
+        "slow": slow,
         "sets": list(sets),
         "agent": {"serial": True, "rules": [{"first": 1, "hold": True}],
                   "default": {"action": "ok"}},
@@ -208,9 +210,16 @@ def s_candidate_score():
         "activated, B1 (1 entry) activated about 1 s later, M1 released 5 s "
         "after that (#48): B1 preempts first (score age/entries, about 6/1 "
         "against 7/2), A2 after M1 has earned its slots again: qmgr m1 b1 "
-        "m1*5 a2*2 m1*94; oqmgr m1*100 a2*2 b1.  (A2 first when it is 150 s "
-        "older than B1 is not run: too slow)",
-        ("m1", 100), [("a2", 2), ("b1", 1)], gap=1.0, pause=4.0)
+        "m1*5 a2*2 m1*94; oqmgr m1*100 a2*2 b1",
+        ("m1", 100), [("a2", 2), ("b1", 1)], gap=1.0, pause=5.0)
+
+
+def s_candidate_score_old():
+    return preempt(
+        [48], "as candidate_score, but B1 is activated 151 s after A2 "
+        "(#48, the slow variant): A2's score (about 156/2) beats B1's "
+        "(about 5/1), so A2 preempts first",
+        ("m1", 100), [("a2", 2), ("b1", 1)], gap=151.0, pause=5.0, slow=156)
 
 
 def s_no_mutual_preemption():
@@ -280,6 +289,7 @@ SCENARIOS = {
     "slot_loan": s_slot_loan,
     "slot_loan_off": s_slot_loan_off,
     "candidate_score": s_candidate_score,
+    "candidate_score_old": s_candidate_score_old,
     "no_mutual_preemption": s_no_mutual_preemption,
     "blocked_job": s_blocked_job,
 }
