@@ -356,30 +356,47 @@ def s_incoming_triggers():
     }
 
 
+def canary_and_parked(r):
+    """before() of the heartbeat scenarios: of the two injected messages
+    the first stays in incoming/ as the canary, the second is parked in
+    deferred/ with an mtime far ahead."""
+    r.canary, r.qid = r.queue_ids("incoming")
+    to_deferred(r, r.qid, time.time() + 600)
+
+
+def make_due(r, wall_mtime):
+    """Give the parked file this mtime; when it is due (mtime <= now + 1)
+    on the monotonic clock."""
+    os.utime(r.queue_path("deferred", r.qid), (wall_mtime, wall_mtime))
+    return wall_mtime - 1 - (time.time() - time.monotonic())
+
+
+def activation_time(r, qid, seconds):
+    """Wait for qid's "(queue active)" line; the monotonic time it was
+    seen, or None."""
+    seen = []
+    def check():
+        if qid in activated(r):
+            seen.append(time.monotonic())
+            return True
+        return False
+    wait(check, seconds, step=0.05)
+    return seen[0] if seen else None
+
+
 def s_heartbeat():
-    def before(r):
-        r.canary, r.qid = r.queue_ids("incoming")
-        to_deferred(r, r.qid, time.time() + 600)
     def go(r):
         canary_done(r, r.canary)
-        r.mtime = int(time.time()) + 4
-        os.utime(r.queue_path("deferred", r.qid), (r.mtime, r.mtime))
-        r.t_seen = None
-        def seen():
-            if r.qid in activated(r):
-                r.t_seen = time.time()
-                return True
-            return False
-        wait(seen, 20, step=0.05)
+        r.due = make_due(r, int(time.time()) + 4)
+        r.t_seen = activation_time(r, r.qid, 20)
         wait(lambda: r.idle(), 10)
         time.sleep(0.3)
     def props(r):
-        due = r.mtime - 1                     # due when mtime <= now + 1
         return {"imported": r.t_seen is not None,
-                "not_before_due": r.t_seen is not None and r.t_seen >= due - 0.5,
-                "within_period": r.t_seen is not None and r.t_seen <= due + 5 + 3,
+                "not_before_due": r.t_seen is not None and r.t_seen >= r.due - 0.5,
+                "within_period": r.t_seen is not None and r.t_seen <= r.due + 5 + 3,
                 "requests": delivered(r, r.qid),
-                "seen_after_due": None if r.t_seen is None else round(r.t_seen - due, 1)}
+                "seen_after_due": None if r.t_seen is None else round(r.t_seen - r.due, 1)}
     return {
         "rows": [12],
         "doc": "queue_run_delay=5s, a deferred file becomes due at T, no triggers "
@@ -387,7 +404,7 @@ def s_heartbeat():
         "sets": ["queue_run_delay=5s"],
         "agent": {"default": {"action": "ok"}},
         "mail": [["s@c.test", ["u1@a.test"]], ["s@c.test", ["u2@a.test"]]],
-        "before": before,
+        "before": canary_and_parked,
         "run": go,
         "props": props,
         "compare": ["imported", "not_before_due", "within_period", "requests"],
@@ -396,9 +413,6 @@ def s_heartbeat():
 
 def s_heartbeat_not_reset():
     period = 12
-    def before(r):
-        r.canary, r.qid = r.queue_ids("incoming")
-        to_deferred(r, r.qid, time.time() + 600)
     def go(r):
         canary_done(r, r.canary)
         # the first heartbeat ran at start, with the scan that imported the
@@ -406,23 +420,14 @@ def s_heartbeat_not_reset():
         start = min(a["t"] for a in r.requests() if a["qid"] == r.canary)
         now = time.monotonic()
         r.beat = start + period * max(1, math.ceil((now + 7 - start) / period))
-        # due (mtime <= now + 1) 3-4 s before that beat, and a D trigger
-        # 6 s before it, while the file is not yet due.  The canary arrives
-        # a little after the start, so the real beat may come up to a few
-        # seconds before r.beat: the file is due by then
-        wall = time.time() - now
-        mtime = math.ceil(wall + r.beat - 3)
-        r.due = mtime - 1 - wall
-        os.utime(r.queue_path("deferred", r.qid), (mtime, mtime))
+        # due 3-4 s before that beat, and a D trigger 6 s before it, while
+        # the file is not yet due.  The canary arrives a little after the
+        # start, so the real beat may come up to a few seconds before
+        # r.beat: the file is due by then
+        r.due = make_due(r, math.ceil(time.time() - now + r.beat - 3))
         time.sleep(max(0, r.beat - 6 - time.monotonic()))
         r.trigger("D")
-        r.t_seen = None
-        def seen():
-            if r.qid in activated(r):
-                r.t_seen = time.monotonic()
-                return True
-            return False
-        wait(seen, period + 8, step=0.05)
+        r.t_seen = activation_time(r, r.qid, period + 8)
         wait(lambda: r.idle(), 10)
         time.sleep(0.3)
     def props(r):
@@ -442,7 +447,7 @@ def s_heartbeat_not_reset():
         "sets": ["queue_run_delay=12s"],
         "agent": {"default": {"action": "ok"}},
         "mail": [["s@c.test", ["u1@a.test"]], ["s@c.test", ["u2@a.test"]]],
-        "before": before,
+        "before": canary_and_parked,
         "run": go,
         "props": props,
         "compare": ["imported", "not_before_due", "at_the_periodic_beat", "requests"],
