@@ -170,6 +170,8 @@ def s_defer_retry():
 
 def s_backoff_from_age():
     ages = {"u1@a.test": 10, "u2@a.test": 1000, "u3@a.test": 10000}
+    def rcpt_of(data):
+        return next(a for a in ages if a.encode() in data)
     def before(r):
         # cleanup wrote create_time=<now>; make each message older by
         # rewriting the digits in place (same length, same record)
@@ -177,7 +179,7 @@ def s_backoff_from_age():
             path = r.queue_path("incoming", qid)
             with open(path, "r+b") as fp:
                 data = fp.read()
-                rcpt = next(a for a in ages if a.encode() in data)
+                rcpt = rcpt_of(data)
                 m = re.search(rb"create_time=(\d+)", data)
                 old = str(int(time.time()) - ages[rcpt]).encode()
                 assert len(old) == len(m.group(1))
@@ -190,8 +192,7 @@ def s_backoff_from_age():
         for qid in r.queue_ids("deferred"):
             path = r.queue_path("deferred", qid)
             with open(path, "rb") as fp:
-                data = fp.read()
-            rcpt = next(a for a in ages if a.encode() in data)
+                rcpt = rcpt_of(fp.read())
             # one-second mtimes and a few seconds of run: nearest 50 s
             r.backoffs[rcpt] = int(round((os.stat(path).st_mtime - now) / 50.0)) * 50
     return {

@@ -7,6 +7,11 @@ import re, time
 from parity_lib import LONG_BACKOFF, wait, settle, windows, max_overlap, until_drained
 
 
+# window 1 and failed cohort limit 1: one hop failure kills a destination
+ONE_FAILURE_KILLS = ["initial_destination_concurrency=1",
+                     "script_destination_concurrency_failed_cohort_limit=1"]
+
+
 def outstanding(run):
     return len(run.requests())
 
@@ -54,9 +59,11 @@ def s_slow_start():
     }
 
 
-def suspended(log, domain):
-    return len(re.findall(r"to=<[^>]*@%s>.*status=deferred \(delivery temporarily "
-                          r"suspended: " % re.escape(domain), log))
+def suspended(log, domain, local=r"[^>]*"):
+    """Recipients in DOMAIN (whose local part matches LOCAL) deferred
+    because the destination is dead."""
+    return len(re.findall(r"to=<%s@%s>.*status=deferred \(delivery temporarily "
+                          r"suspended: " % (local, re.escape(domain)), log))
 
 
 def held_window_scenario(rows, doc, sets, actions, nmail=30, tail="ok"):
@@ -132,8 +139,7 @@ def s_window1_death():
         "rows": [26],
         "doc": "initial window 1, cohort limit 1: one hop failure kills the "
                "destination; the other queued mail is suspended without a request",
-        "sets": ["initial_destination_concurrency=1",
-                 "script_destination_concurrency_failed_cohort_limit=1"] + LONG_BACKOFF,
+        "sets": ONE_FAILURE_KILLS + LONG_BACKOFF,
         "agent": {"default": {"hold": True}},
         "mail": [["s@c.test", ["u%d@a.test" % i]] for i in range(6)],
         "run": go,
@@ -185,8 +191,7 @@ def s_flush_revival():
         "doc": "a dead destination (window 1, one hop failure) with 3 suspended "
                "messages: postqueue -f revives it and the deferred mail is "
                "delivered at once, long before the 60 s backoff",
-        "sets": ["initial_destination_concurrency=1",
-                 "script_destination_concurrency_failed_cohort_limit=1"] + LONG_BACKOFF,
+        "sets": ONE_FAILURE_KILLS + LONG_BACKOFF,
         "agent": {"rules": [{"first": 1, "action": "hop", "sleep": 0.3}],
                   "default": {"action": "ok"}},
         "mail": [["s@c.test", ["u%d@a.test" % i]] for i in range(4)],
@@ -213,8 +218,7 @@ def s_flush_dead_only():
         "doc": "a dead destination with deferred mail; F alone clears the dead "
                "state but imports nothing (the deferred mail waits for its "
                "backoff); a new message for it is attempted at once",
-        "sets": ["initial_destination_concurrency=1",
-                 "script_destination_concurrency_failed_cohort_limit=1"] + LONG_BACKOFF,
+        "sets": ONE_FAILURE_KILLS + LONG_BACKOFF,
         "agent": {"rules": [{"first": 1, "action": "hop", "sleep": 0.3}],
                   "default": {"action": "ok"}},
         "mail": [["s@c.test", ["u%d@a.test" % i]] for i in range(2)],
@@ -243,9 +247,7 @@ def s_status_cache_duration():
         "doc": "minimal_backoff_time=6s: a destination killed by a hop failure "
                "stays dead for the backoff time: mail sent 1 s later is "
                "deferred without a request, mail sent 8 s later is attempted",
-        "sets": ["initial_destination_concurrency=1",
-                 "script_destination_concurrency_failed_cohort_limit=1",
-                 "minimal_backoff_time=6s", "maximal_backoff_time=60s"],
+        "sets": ONE_FAILURE_KILLS + ["minimal_backoff_time=6s", "maximal_backoff_time=60s"],
         "agent": {"rules": [{"first": 1, "action": "hop"}], "default": {"action": "ok"}},
         "mail": [["s@c.test", ["u1@a.test"]]],
         "run": go,
@@ -264,8 +266,7 @@ def s_status_cache_bound():
         r.in_flight = len(r.requests()) - 1
         r.send("n@c.test", ["y@x.test"])
         r.new_attempted = attempted(r, "y@x.test", 5)
-        r.new_suspended = re.search(r"to=<y@x\.test>.*status=deferred \(delivery "
-                                    r"temporarily suspended", r.log()) is not None
+        r.new_suspended = suspended(r.log(), "x.test", local="y") > 0
         r.release(["ok"] * 5)
         wait(lambda: r.busy() == 0, 20)
     return {
@@ -277,9 +278,8 @@ def s_status_cache_bound():
                "goes with its last entry and new mail to it is attempted at "
                "once; oqmgr reads 2 recipients at a time, keeps the dead state "
                "and suspends the new mail",
-        "sets": ["qmgr_message_active_limit=2", "qmgr_message_recipient_limit=2",
-                 "initial_destination_concurrency=1",
-                 "script_destination_concurrency_failed_cohort_limit=1"] + LONG_BACKOFF,
+        "sets": ["qmgr_message_active_limit=2",
+                 "qmgr_message_recipient_limit=2"] + ONE_FAILURE_KILLS + LONG_BACKOFF,
         "agent": {"rules": [{"rcpt": "x@x.test", "action": "hop"},
                             {"domain": "x.test", "action": "ok"}],
                   "default": {"hold": True}},

@@ -91,7 +91,9 @@ def attrs(pairs):
 
 
 def status_call(queue, service, pairs):
-    """One request to bounce(8) under SERVICE; its status or -1."""
+    """One request to the Postfix service private/SERVICE (bounce(8)
+    under defer, bounce or trace; the parity runner also asks verify(8));
+    its status or -1."""
     s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         s.connect(os.path.join(queue, "private", service))
